@@ -1,0 +1,162 @@
+/**
+ * The base of every command: the global flags of `cli.md`, settings resolved once, the logger, the
+ * warehouse opened on demand and closed on exit and on signals, and the one place where errors become
+ * exit codes and one-line messages.
+ */
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { resolveSettings, type Settings } from './config/settings.js'
+import { EtlError, ExitCode, InterruptedError } from './errors.js'
+import { createLogger, type Logger } from './log.js'
+import { maskSecrets } from './secrets.js'
+import { connectWarehouse, isConnectionError, toDatabaseError, type Warehouse } from './warehouse/connect.js'
+import { type MigrateResult, migrate } from './warehouse/migrate.js'
+
+export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** How long a command may take to wind down after SIGINT/SIGTERM before the process is ended anyway. */
+const SIGNAL_GRACE_MS = 3000
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    'database-url': Flags.string({
+      summary: 'Postgres URL, e.g. postgres://user:pass@host:5432/db?sslmode=require. Env: DATABASE_URL.',
+      helpGroup: 'GLOBAL',
+    }),
+    'data-dir': Flags.string({
+      summary: 'Folder of the embedded database, used when no URL or PGHOST is set. Env: CRYPTO_ETL_DATA_DIR.',
+      helpGroup: 'GLOBAL',
+    }),
+    schema: Flags.string({ summary: 'Postgres schema for all tables (default coincap). Env: CRYPTO_ETL_SCHEMA.', helpGroup: 'GLOBAL' }),
+    'api-key': Flags.string({ summary: 'CoinCap API key. Env: COINCAP_API_KEY.', helpGroup: 'GLOBAL' }),
+    'api-url': Flags.string({
+      summary: 'CoinCap base URL (default https://rest.coincap.io/v3). Env: COINCAP_API_URL.',
+      helpGroup: 'GLOBAL',
+    }),
+    'env-file': Flags.string({ summary: 'Read KEY=value settings from this file (for cron and systemd).', helpGroup: 'GLOBAL' }),
+    'log-format': Flags.string({
+      summary: 'Log lines on stderr as text or json. Env: CRYPTO_ETL_LOG_FORMAT.',
+      options: ['text', 'json'],
+      helpGroup: 'GLOBAL',
+    }),
+    verbose: Flags.boolean({ summary: 'More detail: each request, stack traces. Env: DEBUG.', helpGroup: 'GLOBAL' }),
+    quiet: Flags.boolean({ summary: 'Print errors only.', helpGroup: 'GLOBAL', exclusive: ['verbose'] }),
+  }
+
+  protected flags!: FlagsOf<T>
+  protected args!: ArgsOf<T>
+  protected settings!: Settings
+  protected logger!: Logger
+  /** Aborted on SIGINT/SIGTERM with an {@link InterruptedError} as its reason. */
+  protected readonly abortController = new AbortController()
+
+  private warehouse?: Warehouse
+  private readonly cleanups: (() => Promise<void>)[] = []
+  private readonly onSignal = (signal: 'SIGINT' | 'SIGTERM') => this.handleSignal(signal)
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as FlagsOf<T>
+    this.args = args as ArgsOf<T>
+    // Until the settings are read, errors are reported in plain text at normal verbosity.
+    this.logger = createLogger({ format: 'text', level: flags.verbose ? 'verbose' : 'normal' })
+    this.settings = resolveSettings(flags)
+    this.logger = createLogger({
+      format: this.settings.logFormat,
+      level: this.settings.verbose ? 'verbose' : this.settings.quiet ? 'quiet' : 'normal',
+      secrets: this.settings.secrets,
+    })
+    process.once('SIGINT', this.onSignal)
+    process.once('SIGTERM', this.onSignal)
+  }
+
+  /** Opens the warehouse once per command (closed in `finally`), migrating it on first use unless told not to. */
+  protected async openWarehouse(options: { migrate?: boolean } = {}): Promise<Warehouse> {
+    if (!this.warehouse) {
+      this.warehouse = await connectWarehouse(this.settings)
+      this.logger.debug('connected', { database: this.warehouse.kind, location: this.warehouse.location })
+      if (options.migrate !== false) await this.migrateWarehouse(this.warehouse)
+    }
+    return this.warehouse
+  }
+
+  protected async migrateWarehouse(warehouse: Warehouse): Promise<MigrateResult> {
+    const result = await migrate(warehouse)
+    for (const m of result.applied) this.logger.debug('migration applied', { version: m.version, name: m.name })
+    return result
+  }
+
+  /** Registers work to do on the way out (after the command, before the warehouse closes). */
+  protected onCleanup(fn: () => Promise<void>): void {
+    this.cleanups.push(fn)
+  }
+
+  /** Throws the command's InterruptedError if a signal arrived: call between units of work. */
+  protected throwIfInterrupted(): void {
+    if (this.abortController.signal.aborted) throw this.abortController.signal.reason
+  }
+
+  private handleSignal(signal: 'SIGINT' | 'SIGTERM'): void {
+    const error = new InterruptedError(signal)
+    if (!this.abortController.signal.aborted) this.abortController.abort(error)
+    this.logger.warn(`${signal} received: stopping`)
+    // If the command does not wind down in time, close the database (rolling back what is open) and leave.
+    setTimeout(() => {
+      void this.closeResources().finally(() => process.exit(error.exitCode))
+    }, SIGNAL_GRACE_MS).unref()
+  }
+
+  private async closeResources(): Promise<void> {
+    for (const fn of this.cleanups.splice(0).reverse()) await fn().catch(() => {})
+    await this.warehouse?.close()
+  }
+
+  public override async finally(error: Error | undefined): Promise<void> {
+    process.off('SIGINT', this.onSignal)
+    process.off('SIGTERM', this.onSignal)
+    await this.closeResources()
+    return super.finally(error)
+  }
+
+  public override async catch(error: Error & { exitCode?: number }): Promise<never> {
+    const secrets = this.settings?.secrets ?? []
+    const etl = toEtlError(error, secrets)
+    const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG) ?? false
+    if (this.jsonEnabled()) {
+      this.logJson({ error: { name: etl.name, message: etl.message, hint: etl.hint, exitCode: etl.exitCode } })
+    } else {
+      const lines = [`Error: ${etl.message}`]
+      if (etl.hint) lines.push(etl.hint)
+      if (verbose && error.stack) lines.push(maskSecrets(error.stack, secrets))
+      if (!verbose && etl.exitCode === ExitCode.internal) lines.push('Run again with --verbose for details.')
+      process.stderr.write(`${lines.join('\n')}\n`)
+    }
+    // Errors.exit throws an ExitError that oclif turns into the process exit code without printing.
+    Errors.exit(etl.exitCode)
+  }
+}
+
+/** Maps anything thrown to an {@link EtlError}: oclif's parse errors are usage (2), driver errors 74. */
+export function toEtlError(error: unknown, secrets: readonly string[]): EtlError {
+  if (error instanceof EtlError) {
+    return new EtlError(maskSecrets(error.message, secrets), error.exitCode, error.hint, { cause: error })
+  }
+  const err = error as Error & { oclif?: { exit?: number }; code?: string }
+  if (err?.oclif?.exit !== undefined) {
+    const message = maskSecrets(err.message.split('\n')[0] ?? 'Invalid arguments.', secrets)
+    return new EtlError(message, err.oclif.exit === 1 ? ExitCode.usage : err.oclif.exit, 'See --help for usage.')
+  }
+  if (isConnectionError(err) || (typeof err?.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code))) {
+    return toDatabaseError(err, secrets, 'Database error')
+  }
+  return new EtlError(maskSecrets(`Unexpected error: ${err?.message ?? String(error)}`, secrets), ExitCode.internal)
+}

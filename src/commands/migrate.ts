@@ -1,0 +1,25 @@
+import { BaseCommand } from '../base-command.js'
+import type { MigrateResult } from '../warehouse/migrate.js'
+
+export default class Migrate extends BaseCommand<typeof Migrate> {
+  static override summary = 'Create or upgrade the warehouse schema.'
+  static override description =
+    'Applies the pending migrations in order, each in its own transaction under an advisory lock. Other commands do this on first use; run it yourself to prepare a database ahead of time.'
+  static override examples = [
+    '<%= config.bin %> migrate',
+    '<%= config.bin %> migrate --database-url postgres://etl@db.example:5432/market --schema coincap',
+  ]
+
+  async run(): Promise<MigrateResult & { database: string }> {
+    const warehouse = await this.openWarehouse({ migrate: false })
+    const result = await this.migrateWarehouse(warehouse)
+    const where = `schema ${result.schema} on the ${warehouse.location}`
+    if (result.applied.length === 0) {
+      this.log(`Up to date: ${result.alreadyApplied} migration(s) already applied to ${where}.`)
+    } else {
+      for (const m of result.applied) this.log(`applied ${String(m.version).padStart(5, '0')}_${m.name}`)
+      this.log(`Applied ${result.applied.length} migration(s) to ${where} in ${result.ms} ms.`)
+    }
+    return { ...result, database: warehouse.kind }
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Every setting of crypto-etl in one zod schema. Precedence: flag > environment > `--env-file` > default;
+ * an empty value counts as unset. A setting that fails validation is a {@link ConfigError} (exit 78)
+ * naming the setting.
+ */
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { parse as parseEnvFile } from 'dotenv'
+import { z } from 'zod'
+import { ConfigError } from '../errors.js'
+
+export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'
+export const DEFAULT_SCHEMA = 'coincap'
+
+/** Where the embedded database lives when nothing else is configured. */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  const xdg = env.XDG_DATA_HOME?.trim()
+  return join(xdg ? xdg : join(homedir(), '.local', 'share'), 'crypto-etl')
+}
+
+const postgresUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value)
+      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
+    } catch {
+      return false
+    }
+  }, 'must be a URL like postgres://user:pass@host:5432/db')
+
+const httpUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value)
+    return url.protocol === 'http:' || url.protocol === 'https:'
+  } catch {
+    return false
+  }
+}, 'must be an http(s) URL')
+
+const port = z.coerce.number().int().min(1).max(65535)
+
+/** The settings schema; keys are the names the user sees in messages. */
+export const settingsSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  PGHOST: z.string().optional(),
+  PGPORT: port.optional(),
+  PGUSER: z.string().optional(),
+  PGPASSWORD: z.string().optional(),
+  PGDATABASE: z.string().optional(),
+  PGSSLMODE: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
+  CRYPTO_ETL_DATA_DIR: z.string().min(1),
+  CRYPTO_ETL_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _), e.g. coincap'),
+  COINCAP_API_KEY: z.string().optional(),
+  COINCAP_API_URL: httpUrl,
+  CRYPTO_ETL_LOG_FORMAT: z.enum(['text', 'json']),
+  DEBUG: z.string().optional(),
+})
+
+/** Validated settings as the rest of the program sees them. */
+export interface Settings {
+  database:
+    | { kind: 'url'; url: string }
+    | {
+        kind: 'libpq'
+        host: string
+        port?: number
+        user?: string
+        password?: string
+        database?: string
+        sslmode?: string
+      }
+    | { kind: 'embedded'; dataDir: string }
+  dataDir: string
+  schema: string
+  apiKey?: string
+  apiUrl: string
+  logFormat: 'text' | 'json'
+  verbose: boolean
+  quiet: boolean
+  /** Values never to print: API key, database password. */
+  secrets: string[]
+}
+
+/** The global flags as parsed by oclif (undefined when not given). */
+export interface SettingFlags {
+  'database-url'?: string
+  'data-dir'?: string
+  schema?: string
+  'api-key'?: string
+  'api-url'?: string
+  'env-file'?: string
+  'log-format'?: string
+  verbose?: boolean
+  quiet?: boolean
+}
+
+const flagToKey: Record<string, keyof z.input<typeof settingsSchema>> = {
+  'database-url': 'DATABASE_URL',
+  'data-dir': 'CRYPTO_ETL_DATA_DIR',
+  schema: 'CRYPTO_ETL_SCHEMA',
+  'api-key': 'COINCAP_API_KEY',
+  'api-url': 'COINCAP_API_URL',
+  'log-format': 'CRYPTO_ETL_LOG_FORMAT',
+}
+
+const keyToFlag = Object.fromEntries(Object.entries(flagToKey).map(([flag, key]) => [key, flag]))
+
+function readEnvFile(path: string): Record<string, string> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(
+      `Cannot read --env-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`,
+      'Give the path of a readable file of KEY=value lines.',
+    )
+  }
+  return parseEnvFile(text)
+}
+
+/** Drops empty values: an empty variable counts as unset. */
+function nonEmpty(values: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(values)) if (value !== undefined && value.trim() !== '') out[key] = value
+  return out
+}
+
+/**
+ * Resolves the settings from flags, the environment and the env file.
+ * @throws ConfigError (exit 78) naming the first invalid setting.
+ */
+export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = process.env): Settings {
+  const fromFile = flags['env-file'] ? nonEmpty(readEnvFile(flags['env-file'])) : {}
+  const fromEnv = nonEmpty(env)
+  const fromFlags: Record<string, string> = {}
+  for (const [flag, key] of Object.entries(flagToKey)) {
+    const value = flags[flag as keyof SettingFlags]
+    if (typeof value === 'string' && value.trim() !== '') fromFlags[key] = value
+  }
+  const merged: Record<string, string> = {
+    CRYPTO_ETL_DATA_DIR: defaultDataDir({ ...fromFile, ...fromEnv }),
+    CRYPTO_ETL_SCHEMA: DEFAULT_SCHEMA,
+    COINCAP_API_URL: DEFAULT_API_URL,
+    CRYPTO_ETL_LOG_FORMAT: 'text',
+  }
+  for (const key of Object.keys(settingsSchema.shape)) {
+    const value = fromFlags[key] ?? fromEnv[key] ?? fromFile[key]
+    if (value !== undefined) merged[key] = value
+  }
+  const parsed = settingsSchema.safeParse(merged)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const key = String(issue.path[0])
+    const name = keyToFlag[key] ? `--${keyToFlag[key]} / ${key}` : key
+    throw new ConfigError(`Invalid setting ${name}: ${issue.message}.`)
+  }
+  const s = parsed.data
+  const database: Settings['database'] = s.DATABASE_URL
+    ? { kind: 'url', url: s.DATABASE_URL }
+    : s.PGHOST
+      ? {
+          kind: 'libpq',
+          host: s.PGHOST,
+          port: s.PGPORT,
+          user: s.PGUSER,
+          password: s.PGPASSWORD,
+          database: s.PGDATABASE,
+          sslmode: s.PGSSLMODE,
+        }
+      : { kind: 'embedded', dataDir: s.CRYPTO_ETL_DATA_DIR }
+  const urlPassword = s.DATABASE_URL ? decodeURIComponent(new URL(s.DATABASE_URL).password) : undefined
+  return {
+    database,
+    dataDir: s.CRYPTO_ETL_DATA_DIR,
+    schema: s.CRYPTO_ETL_SCHEMA,
+    apiKey: s.COINCAP_API_KEY,
+    apiUrl: s.COINCAP_API_URL.replace(/\/+$/, ''),
+    logFormat: s.CRYPTO_ETL_LOG_FORMAT,
+    verbose: Boolean(flags.verbose) || Boolean(s.DEBUG),
+    quiet: Boolean(flags.quiet),
+    secrets: [s.COINCAP_API_KEY, urlPassword, s.PGPASSWORD].filter((v): v is string => Boolean(v)),
+  }
+}

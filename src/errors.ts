@@ -1,0 +1,90 @@
+/**
+ * Typed errors, each carrying the exit code of the command-line contract (`cli.md`, "Exit codes").
+ * The base command maps them to one or two lines on stderr and the process exit code; nothing else
+ * decides exit codes.
+ */
+
+/** Exit codes of the command-line contract. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  unhealthy: 1,
+  usage: 2,
+  partial: 3,
+  dataInvalid: 65,
+  apiUnavailable: 69,
+  database: 74,
+  auth: 77,
+  config: 78,
+  sigint: 130,
+  sigterm: 143,
+} as const
+
+/** The base of every error crypto-etl expects: a message for the user, an exit code and a hint of what to do. */
+export class EtlError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly hint?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** Exit 2: a flag or argument the command cannot use. */
+export class UsageError extends EtlError {
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, ExitCode.usage, hint, options)
+  }
+}
+
+/** Exit 3: some datasets loaded, others failed. */
+export class PartialError extends EtlError {
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, ExitCode.partial, hint, options)
+  }
+}
+
+/** Exit 65: an upstream answer or an input file does not have the expected shape. */
+export class DataValidationError extends EtlError {
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, ExitCode.dataInvalid, hint, options)
+  }
+}
+
+/** Exit 69: CoinCap could not be reached or kept failing after retries. */
+export class ApiUnavailableError extends EtlError {
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, ExitCode.apiUnavailable, hint, options)
+  }
+}
+
+/** Exit 74: the database is unreachable or a write failed (the open transaction was rolled back). */
+export class DatabaseError extends EtlError {
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, ExitCode.database, hint, options)
+  }
+}
+
+/** Exit 77: the API key is missing, rejected, or out of credits. */
+export class ApiAuthError extends EtlError {
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, ExitCode.auth, hint, options)
+  }
+}
+
+/** Exit 78: a setting is invalid (bad URL, bad env file, bad schema name, edited migration). */
+export class ConfigError extends EtlError {
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, ExitCode.config, hint, options)
+  }
+}
+
+/** Exit 130 or 143: the process was asked to stop; finished work is kept, unfinished rolled back. */
+export class InterruptedError extends EtlError {
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(`Interrupted by ${signal}.`, signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm)
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Opens the warehouse: any Postgres named by the settings, or the embedded PGlite in the data
+ * directory served over a private Unix socket, so every database is spoken to by postgres.js alone.
+ */
+import postgres from 'postgres'
+import type { Settings } from '../config/settings.js'
+import { ConfigError, DatabaseError } from '../errors.js'
+import { maskSecrets } from '../secrets.js'
+import { type EmbeddedServer, startEmbedded } from './embedded.js'
+
+export type Sql = postgres.Sql
+
+/** An open warehouse connection. `close()` is idempotent and safe to call from signal handlers. */
+export interface Warehouse {
+  sql: Sql
+  kind: 'server' | 'embedded'
+  schema: string
+  /** Where the data lives, for messages: host/db or the data directory (never a password). */
+  location: string
+  close(): Promise<void>
+}
+
+export interface ConnectOptions {
+  /** Seconds to wait for a server to answer before exit 74. */
+  connectTimeoutSeconds?: number
+  /** Pool size on a server; the embedded database always uses one connection. */
+  max?: number
+  /** How long a second process waits for the embedded data directory's lock, in ms. */
+  lockWaitMs?: number
+}
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+])
+
+/** True for errors that mean "the database cannot be reached", as opposed to a failing statement. */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code
+  return typeof code === 'string' && (CONNECTION_ERRORS.has(code) || code.startsWith('08') || code === '57P01')
+}
+
+function describeTarget(settings: Settings): string {
+  const db = settings.database
+  if (db.kind === 'embedded') return `embedded database in ${db.dataDir}`
+  if (db.kind === 'libpq') return `${db.host}:${db.port ?? 5432}/${db.database ?? db.user ?? ''}`
+  const url = new URL(db.url)
+  return `${url.hostname}:${url.port || 5432}${url.pathname}`
+}
+
+function serverOptions(settings: Settings, options: ConnectOptions): postgres.Options<Record<string, postgres.PostgresType>> {
+  const common: postgres.Options<Record<string, postgres.PostgresType>> = {
+    max: options.max ?? 4,
+    connect_timeout: options.connectTimeoutSeconds ?? 5,
+    idle_timeout: 30,
+    onnotice: () => {},
+    connection: { application_name: 'crypto-etl', search_path: `"${settings.schema}", public` },
+  }
+  const db = settings.database
+  if (db.kind === 'libpq') {
+    return {
+      ...common,
+      host: db.host,
+      port: db.port,
+      username: db.user,
+      password: db.password,
+      database: db.database,
+      ssl: db.sslmode && db.sslmode !== 'disable' ? (db.sslmode as 'require') : undefined,
+    }
+  }
+  return common
+}
+
+/**
+ * Connects to the warehouse named by the settings and checks it answers.
+ * @throws DatabaseError (74) when unreachable within the connect timeout; ConfigError (78) for a bad URL.
+ */
+export async function connectWarehouse(settings: Settings, options: ConnectOptions = {}): Promise<Warehouse> {
+  const location = describeTarget(settings)
+  if (settings.database.kind === 'embedded') return connectEmbedded(settings, location, options)
+
+  let sql: Sql
+  try {
+    sql =
+      settings.database.kind === 'url'
+        ? postgres(settings.database.url, serverOptions(settings, options))
+        : postgres(serverOptions(settings, options))
+  } catch (error) {
+    throw new ConfigError(`Invalid --database-url / DATABASE_URL: ${(error as Error).message}.`, undefined, {
+      cause: error,
+    })
+  }
+  const warehouse = makeWarehouse(sql, 'server', settings.schema, location, async () => {})
+  await checkReachable(warehouse, settings)
+  return warehouse
+}
+
+async function connectEmbedded(settings: Settings, location: string, options: ConnectOptions): Promise<Warehouse> {
+  const server: EmbeddedServer = await startEmbedded(settings.dataDir, { lockWaitMs: options.lockWaitMs })
+  const sql: Sql = postgres({
+    path: server.socketPath,
+    max: 1,
+    // One private connection for the life of the process: it must not be recycled, or search_path is lost.
+    idle_timeout: 0,
+    max_lifetime: null,
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    username: 'postgres',
+    database: 'postgres',
+    password: '',
+    onnotice: () => {},
+  })
+  const warehouse = makeWarehouse(sql, 'embedded', settings.schema, location, () => server.stop())
+  // PGlite ignores startup parameters, so the schema is chosen with a session-level SET instead.
+  try {
+    await sql.unsafe(`set search_path to "${settings.schema}", public`)
+  } catch (error) {
+    await warehouse.close()
+    throw new DatabaseError(`The embedded database in ${settings.dataDir} did not answer: ${(error as Error).message}`)
+  }
+  return warehouse
+}
+
+function makeWarehouse(
+  sql: Sql,
+  kind: Warehouse['kind'],
+  schema: string,
+  location: string,
+  stopServer: () => Promise<void>,
+): Warehouse {
+  let closing: Promise<void> | undefined
+  return {
+    sql,
+    kind,
+    schema,
+    location,
+    close() {
+      closing ??= (async () => {
+        await sql.end({ timeout: 2 }).catch(() => {})
+        await stopServer()
+      })()
+      return closing
+    },
+  }
+}
+
+async function checkReachable(warehouse: Warehouse, settings: Settings): Promise<void> {
+  try {
+    await warehouse.sql`select 1`
+  } catch (error) {
+    await warehouse.close()
+    throw toDatabaseError(error, settings.secrets, `Cannot reach the database at ${warehouse.location}`)
+  }
+}
+
+/** Wraps a driver error as exit 74 with a one-line, secret-free message. */
+export function toDatabaseError(error: unknown, secrets: readonly string[], context: string): DatabaseError {
+  const err = error as { code?: string; message?: string }
+  const detail = maskSecrets(err.message ?? String(error), secrets)
+  const hint = isConnectionError(error)
+    ? 'Check that the server is running and --database-url / DATABASE_URL (or PGHOST) points at it.'
+    : undefined
+  return new DatabaseError(`${context}: ${detail}${err.code && !detail.includes(err.code) ? ` (${err.code})` : ''}.`, hint, {
+    cause: error,
+  })
+}

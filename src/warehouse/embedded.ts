@@ -1,0 +1,115 @@
+/**
+ * The embedded default: PGlite in the data directory, served over a Unix socket in a private
+ * temporary folder so postgres.js can speak to it like any server. One process at a time per data
+ * directory, enforced by a lock file.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { PGlite } from '@electric-sql/pglite'
+import lockfile from 'proper-lockfile'
+import { DatabaseError } from '../errors.js'
+
+/** Exit 74: another crypto-etl process has the embedded data directory open. */
+export class DataDirLockedError extends DatabaseError {
+  constructor(dataDir: string) {
+    super(
+      `Another crypto-etl process is using the embedded database in ${dataDir}.`,
+      'Wait for it to finish, or point --data-dir elsewhere.',
+    )
+  }
+}
+
+export interface EmbeddedServer {
+  socketPath: string
+  dataDir: string
+  /** True when this call created the database (first use of the data directory). */
+  created: boolean
+  stop(): Promise<void>
+}
+
+const PGDATA = 'pgdata'
+
+async function acquireLock(dataDir: string, waitMs: number): Promise<() => Promise<void>> {
+  const retries = Math.max(0, Math.ceil(waitMs / 250))
+  try {
+    return await lockfile.lock(dataDir, {
+      lockfilePath: join(dataDir, 'lock'),
+      // A lock not refreshed for 10 s belongs to a process that died: it is taken over.
+      stale: 10_000,
+      retries: { retries, minTimeout: 250, maxTimeout: 250, factor: 1 },
+      onCompromised: () => {},
+    })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirLockedError(dataDir)
+    throw error
+  }
+}
+
+async function openPglite(dataDir: string): Promise<{ db: PGlite; created: boolean }> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const target = join(dataDir, PGDATA)
+  if (existsSync(target)) return { db: await PGlite.create(target), created: false }
+  // Create in a scratch folder and rename, so an interrupted first run never leaves a half-made database.
+  const scratch = join(dataDir, `${PGDATA}.creating`)
+  await rm(scratch, { recursive: true, force: true })
+  const fresh = await PGlite.create(scratch)
+  await fresh.close()
+  await rename(scratch, target)
+  return { db: await PGlite.create(target), created: true }
+}
+
+/**
+ * Locks the data directory, opens (or creates) the database and serves it on a private socket.
+ * @throws DataDirLockedError when another process holds the directory beyond `lockWaitMs`.
+ */
+export async function startEmbedded(dataDir: string, options: { lockWaitMs?: number } = {}): Promise<EmbeddedServer> {
+  try {
+    await mkdir(dataDir, { recursive: true })
+  } catch (error) {
+    throw new DatabaseError(
+      `Cannot create the data directory ${dataDir}: ${(error as NodeJS.ErrnoException).code}.`,
+      'Choose a writable --data-dir / CRYPTO_ETL_DATA_DIR.',
+    )
+  }
+  const release = await acquireLock(dataDir, options.lockWaitMs ?? 3000)
+  let db: PGlite | undefined
+  let socketDir: string | undefined
+  try {
+    const opened = await openPglite(dataDir)
+    db = opened.db
+    socketDir = await mkdtemp(join(tmpdir(), 'crypto-etl-'))
+    const socketPath = join(socketDir, '.s.PGSQL.5432')
+    const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket')
+    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 })
+    await server.start()
+    const openDb = db
+    const openSocketDir = socketDir
+    let stopping: Promise<void> | undefined
+    return {
+      socketPath,
+      dataDir,
+      created: opened.created,
+      stop() {
+        stopping ??= (async () => {
+          await server.stop().catch(() => {})
+          await openDb.close().catch(() => {})
+          await rm(openSocketDir, { recursive: true, force: true })
+          await release().catch(() => {})
+        })()
+        return stopping
+      },
+    }
+  } catch (error) {
+    await db?.close().catch(() => {})
+    if (socketDir) await rm(socketDir, { recursive: true, force: true })
+    await release().catch(() => {})
+    if (error instanceof DatabaseError) throw error
+    throw new DatabaseError(
+      `Cannot open the embedded database in ${dataDir}: ${(error as Error).message}.`,
+      'Check that the data directory is writable and has free space.',
+      { cause: error },
+    )
+  }
+}
