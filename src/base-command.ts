@@ -29,13 +29,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       summary: 'Folder of the embedded database, used when no URL or PGHOST is set. Env: CRYPTO_ETL_DATA_DIR.',
       helpGroup: 'GLOBAL',
     }),
-    schema: Flags.string({ summary: 'Postgres schema for all tables (default coincap). Env: CRYPTO_ETL_SCHEMA.', helpGroup: 'GLOBAL' }),
+    schema: Flags.string({
+      summary: 'Postgres schema for all tables (default coincap). Env: CRYPTO_ETL_SCHEMA.',
+      helpGroup: 'GLOBAL',
+    }),
     'api-key': Flags.string({ summary: 'CoinCap API key. Env: COINCAP_API_KEY.', helpGroup: 'GLOBAL' }),
     'api-url': Flags.string({
       summary: 'CoinCap base URL (default https://rest.coincap.io/v3). Env: COINCAP_API_URL.',
       helpGroup: 'GLOBAL',
     }),
-    'env-file': Flags.string({ summary: 'Read KEY=value settings from this file (for cron and systemd).', helpGroup: 'GLOBAL' }),
+    'env-file': Flags.string({
+      summary: 'Read KEY=value settings from this file (for cron and systemd).',
+      helpGroup: 'GLOBAL',
+    }),
     'log-format': Flags.string({
       summary: 'Log lines on stderr as text or json. Env: CRYPTO_ETL_LOG_FORMAT.',
       options: ['text', 'json'],

@@ -19,16 +19,14 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   return join(xdg ? xdg : join(homedir(), '.local', 'share'), 'crypto-etl')
 }
 
-const postgresUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value)
-      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
-    } catch {
-      return false
-    }
-  }, 'must be a URL like postgres://user:pass@host:5432/db')
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}, 'must be a URL like postgres://user:pass@host:5432/db')
 
 const httpUrl = z.string().refine((value) => {
   try {

@@ -57,7 +57,10 @@ function describeTarget(settings: Settings): string {
   return `${url.hostname}:${url.port || 5432}${url.pathname}`
 }
 
-function serverOptions(settings: Settings, options: ConnectOptions): postgres.Options<Record<string, postgres.PostgresType>> {
+function serverOptions(
+  settings: Settings,
+  options: ConnectOptions,
+): postgres.Options<Record<string, postgres.PostgresType>> {
   const common: postgres.Options<Record<string, postgres.PostgresType>> = {
     max: options.max ?? 4,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
@@ -168,7 +171,11 @@ export function toDatabaseError(error: unknown, secrets: readonly string[], cont
   const hint = isConnectionError(error)
     ? 'Check that the server is running and --database-url / DATABASE_URL (or PGHOST) points at it.'
     : undefined
-  return new DatabaseError(`${context}: ${detail}${err.code && !detail.includes(err.code) ? ` (${err.code})` : ''}.`, hint, {
-    cause: error,
-  })
+  return new DatabaseError(
+    `${context}: ${detail}${err.code && !detail.includes(err.code) ? ` (${err.code})` : ''}.`,
+    hint,
+    {
+      cause: error,
+    },
+  )
 }

@@ -35,7 +35,10 @@ export async function copyEmbeddedTemplate(): Promise<string> {
 }
 
 /** Environment for a target, without touching the database. */
-export async function targetEnv(target: Target, schema: string): Promise<{ env: Record<string, string>; dir?: string }> {
+export async function targetEnv(
+  target: Target,
+  schema: string,
+): Promise<{ env: Record<string, string>; dir?: string }> {
   if (target === 'server') return { env: { DATABASE_URL: TEST_DATABASE_URL, CRYPTO_ETL_SCHEMA: schema } }
   const dir = await copyEmbeddedTemplate()
   return { env: { CRYPTO_ETL_DATA_DIR: dir, CRYPTO_ETL_SCHEMA: schema }, dir }

@@ -34,7 +34,8 @@ describe.each(TARGETS)('migrations on the %s database', (target) => {
     const second = await migrate(t.warehouse)
     expect(second.applied).toEqual([])
     expect(second.alreadyApplied).toBe(all.length)
-    const rows = await t.warehouse.sql`select version, checksum from ${t.warehouse.sql(t.warehouse.schema)}.schema_migrations order by version`
+    const rows = await t.warehouse
+      .sql`select version, checksum from ${t.warehouse.sql(t.warehouse.schema)}.schema_migrations order by version`
     expect(rows.map((r) => [r.version, r.checksum])).toEqual(all.map((m) => [m.version, m.checksum]))
   })
 
@@ -104,7 +105,13 @@ describe.each(TARGETS)('migrations on the %s database', (target) => {
 
   it('creates month partitions for history', async () => {
     const { sql, schema } = t.warehouse
-    const created = await ensurePartitions(sql, schema, 'asset_history', new Date('2024-12-15Z'), new Date('2025-02-01Z'))
+    const created = await ensurePartitions(
+      sql,
+      schema,
+      'asset_history',
+      new Date('2024-12-15Z'),
+      new Date('2025-02-01Z'),
+    )
     expect(created).toBe(3)
     const [row] = await sql<{ n: number }[]>`
       select count(*)::int as n from pg_class where relname like 'asset\\_history\\_p2025%' and relkind = 'r' and relnamespace = ${schema}::regnamespace`

@@ -1,0 +1,43 @@
+/** Custom flag types shared by commands: durations, times and comma-separated lists, validated at parse time (exit 2). */
+import { Flags } from '@oclif/core'
+import { parseDuration, parseTime } from './config/time.js'
+
+/** A duration such as `90s`, `15m`, `1h`, `30d`, `2w`, parsed to milliseconds. */
+export const durationFlag = Flags.custom<number>({
+  parse: async (input) => {
+    const ms = parseDuration(input)
+    if (ms === undefined) throw new Error(`'${input}' is not a duration; use e.g. 90s, 15m, 1h, 30d, 2w.`)
+    return ms
+  },
+})
+
+/** A time: an ISO 8601 date (`2025-01-01`, `2025-01-01T12:00Z`) or a duration meaning that long ago. */
+export const timeFlag = Flags.custom<Date>({
+  parse: async (input) => {
+    const time = parseTime(input)
+    if (!time) throw new Error(`'${input}' is neither a date (2025-01-01, 2025-01-01T12:00Z) nor a duration (30d).`)
+    return time
+  },
+})
+
+/** A comma-separated list, trimmed, empty items dropped; `allowed` restricts the values. */
+export function listFlag<const T extends string>(allowed?: readonly T[]) {
+  return Flags.custom<T[]>({
+    parse: async (input) => {
+      const items = [
+        ...new Set(
+          input
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ),
+      ]
+      if (items.length === 0) throw new Error('Expected a comma-separated list.')
+      if (allowed) {
+        const unknown = items.filter((i) => !allowed.includes(i as T))
+        if (unknown.length) throw new Error(`Unknown value '${unknown[0]}'; expected one of ${allowed.join(', ')}.`)
+      }
+      return items as T[]
+    },
+  })
+}

@@ -1,0 +1,50 @@
+/** Bookkeeping in `etl_runs`: one row per command run, `running` first, then its outcome. */
+import { maskSecrets } from '../secrets.js'
+import type { Sql } from './connect.js'
+
+export type RunStatus = 'running' | 'ok' | 'partial' | 'failed' | 'skipped' | 'interrupted'
+
+/** What a finished run records. Counts are totals for the run; `rows` is per dataset or per table. */
+export interface RunOutcome {
+  status: Exclude<RunStatus, 'running'>
+  rows?: Record<string, number>
+  rejected?: number
+  apiRequests?: number
+  apiCredits?: number
+  /** A one-line message; secrets are masked before it is stored. */
+  error?: string
+}
+
+/** Inserts a `running` row and returns its id. */
+export async function startRun(
+  sql: Sql,
+  command: string,
+  datasets: readonly string[],
+  version: string,
+  status: RunStatus = 'running',
+): Promise<number> {
+  const [row] = await sql<{ run_id: string }[]>`
+    insert into etl_runs (command, status, datasets, version)
+    values (${command}, ${status}, ${sql.array([...datasets])}, ${version})
+    returning run_id`
+  return Number(row!.run_id)
+}
+
+/** Records the outcome of run `runId`; `secrets` are masked out of the error text. */
+export async function finishRun(
+  sql: Sql,
+  runId: number,
+  outcome: RunOutcome,
+  secrets: readonly string[] = [],
+): Promise<void> {
+  await sql`
+    update etl_runs set
+      status = ${outcome.status},
+      finished_at = now(),
+      rows = ${sql.json(outcome.rows ?? {})},
+      rejected = ${outcome.rejected ?? 0},
+      api_requests = ${outcome.apiRequests ?? 0},
+      api_credits = ${outcome.apiCredits ?? 0},
+      error = ${outcome.error ? maskSecrets(outcome.error, secrets).slice(0, 2000) : null}
+    where run_id = ${runId}`
+}
