@@ -4,7 +4,9 @@
  * exit codes and one-line messages.
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { CoincapClient } from './coincap/index.js'
 import { resolveSettings, type Settings } from './config/settings.js'
+import { startFixtureServer } from './demo/server.js'
 import { EtlError, ExitCode, InterruptedError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import { maskSecrets } from './secrets.js'
@@ -86,9 +88,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** Opens the warehouse once per command (closed in `finally`), migrating it on first use unless told not to. */
-  protected async openWarehouse(options: { migrate?: boolean } = {}): Promise<Warehouse> {
+  protected async openWarehouse(options: { migrate?: boolean; lockWaitMs?: number } = {}): Promise<Warehouse> {
     if (!this.warehouse) {
-      this.warehouse = await connectWarehouse(this.settings)
+      this.warehouse = await connectWarehouse(this.settings, { lockWaitMs: options.lockWaitMs })
       this.logger.debug('connected', { database: this.warehouse.kind, location: this.warehouse.location })
       if (options.migrate !== false) await this.migrateWarehouse(this.warehouse)
     }
@@ -99,6 +101,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const result = await migrate(warehouse)
     for (const m of result.applied) this.logger.debug('migration applied', { version: m.version, name: m.name })
     return result
+  }
+
+  /**
+   * The CoinCap client of this command, sharing its logger and abort signal. With `demo`, it talks to a
+   * local server replaying the bundled answers instead (no key, no network).
+   */
+  protected async coincapClient(options: { demo?: boolean } = {}): Promise<CoincapClient> {
+    let apiUrl = this.settings.apiUrl
+    let apiKey = this.settings.apiKey
+    if (options.demo) {
+      const server = await startFixtureServer()
+      this.onCleanup(() => server.close())
+      apiUrl = server.url
+      apiKey = 'demo'
+    }
+    return new CoincapClient({ apiUrl, apiKey, log: this.logger, signal: this.abortController.signal })
   }
 
   /** Registers work to do on the way out (after the command, before the warehouse closes). */
@@ -138,7 +156,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const etl = toEtlError(error, secrets)
     const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG) ?? false
     if (this.jsonEnabled()) {
-      this.logJson({ error: { name: etl.name, message: etl.message, hint: etl.hint, exitCode: etl.exitCode } })
+      const name = error instanceof EtlError ? error.name : etl.name
+      this.logJson({ error: { name, message: etl.message, hint: etl.hint, exitCode: etl.exitCode } })
     } else {
       const lines = [`Error: ${etl.message}`]
       if (etl.hint) lines.push(etl.hint)

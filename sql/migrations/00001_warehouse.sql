@@ -112,11 +112,13 @@ create table rejected_records (
   rejected_id bigint generated always as identity primary key,
   run_id bigint,
   dataset text not null,
-  observed_at timestamptz,
+  observed_at timestamptz not null,
   reason text not null,
   record jsonb not null
 );
 create index rejected_records_run_id_idx on rejected_records (run_id);
+-- The same bad record in the same answer is kept once, so re-loading a landing file changes nothing.
+create unique index rejected_records_once_idx on rejected_records (dataset, observed_at, md5(record::text));
 
 create table backfill_windows (
   asset_id text not null,

@@ -9,6 +9,8 @@ import { maskSecrets } from '../secrets.js'
 import { type EmbeddedServer, startEmbedded } from './embedded.js'
 
 export type Sql = postgres.Sql
+/** A connection or an open transaction: what query functions accept. */
+export type Db = postgres.Sql | postgres.TransactionSql
 
 /** An open warehouse connection. `close()` is idempotent and safe to call from signal handlers. */
 export interface Warehouse {

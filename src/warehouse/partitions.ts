@@ -1,4 +1,4 @@
-import type { Sql } from './connect.js'
+import type { Db } from './connect.js'
 
 /** Tables partitioned by time: snapshots by UTC day, history by UTC month. */
 export const PARTITIONED_TABLES = [
@@ -15,7 +15,7 @@ export type PartitionedTable = (typeof PARTITIONED_TABLES)[number]
  * Idempotent; returns how many partitions it created.
  */
 export async function ensurePartitions(
-  sql: Sql,
+  sql: Db,
   schema: string,
   table: PartitionedTable,
   from: Date,

@@ -1,6 +1,6 @@
 /** Bookkeeping in `etl_runs`: one row per command run, `running` first, then its outcome. */
 import { maskSecrets } from '../secrets.js'
-import type { Sql } from './connect.js'
+import type { Db } from './connect.js'
 
 export type RunStatus = 'running' | 'ok' | 'partial' | 'failed' | 'skipped' | 'interrupted'
 
@@ -17,7 +17,7 @@ export interface RunOutcome {
 
 /** Inserts a `running` row and returns its id. */
 export async function startRun(
-  sql: Sql,
+  sql: Db,
   command: string,
   datasets: readonly string[],
   version: string,
@@ -32,7 +32,7 @@ export async function startRun(
 
 /** Records the outcome of run `runId`; `secrets` are masked out of the error text. */
 export async function finishRun(
-  sql: Sql,
+  sql: Db,
   runId: number,
   outcome: RunOutcome,
   secrets: readonly string[] = [],

@@ -1,0 +1,39 @@
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { openLanding } from '../pipeline/landing.js'
+import { type LoadResult, loadLandingFile } from '../pipeline/load.js'
+import { VERSION } from '../version.js'
+
+export default class Load extends BaseCommand<typeof Load> {
+  static override summary =
+    'Load NDJSON written by extract (a file, .gz, or - for stdin); loading twice changes nothing.'
+  static override description =
+    'The whole file loads in one transaction: a broken line is reported with its line number (exit 65) and nothing from the file is loaded. Records that fail validation go to rejected_records; the rest of their answer loads.'
+  static override examples = [
+    '<%= config.bin %> load snapshot.ndjson',
+    '<%= config.bin %> load assets.ndjson.gz --database-url postgres://etl@db:5432/market',
+    'cat snapshot.ndjson | <%= config.bin %> load -',
+  ]
+  static override args = {
+    file: Args.string({ description: 'Landing file (plain or gzip), or - for stdin.', default: '-' }),
+  }
+
+  async run(): Promise<LoadResult> {
+    const file = this.args.file
+    const input = await openLanding(file)
+    const warehouse = await this.openWarehouse()
+    const result = await loadLandingFile(warehouse, input, {
+      name: file === '-' ? 'stdin' : file,
+      version: VERSION,
+      signal: this.abortController.signal,
+      secrets: this.settings.secrets,
+    })
+    const rows = Object.entries(result.rows)
+      .map(([d, n]) => `${d} +${n}`)
+      .join(', ')
+    this.log(
+      `loaded ${result.lines} answers from ${file === '-' ? 'stdin' : file}: ${rows || 'nothing'}; ${result.rejected} rejected (run ${result.runId})`,
+    )
+    return result
+  }
+}

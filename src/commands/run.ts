@@ -1,0 +1,62 @@
+import { BaseCommand } from '../base-command.js'
+import { type RunResult, runSnapshot } from '../pipeline/run.js'
+import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
+import { formatRunSummary, interactive, runProgress } from '../ui/run.js'
+import { VERSION } from '../version.js'
+import { DataDirLockedError } from '../warehouse/embedded.js'
+
+export default class Run extends BaseCommand<typeof Run> {
+  static override summary = 'Extract and load one snapshot of the chosen datasets: the cron entry point.'
+  static override description =
+    'Each dataset loads in its own transaction; one failing dataset leaves the others loaded (exit 3). A second run while one is in progress exits 0 at once and says it skipped. Migrates the warehouse on first use.'
+  static override examples = [
+    '<%= config.bin %> run --demo',
+    '<%= config.bin %> run',
+    '<%= config.bin %> run --datasets assets,rates --limit 500',
+    '<%= config.bin %> run --assets bitcoin,ethereum --env-file ~/.config/crypto-etl/env',
+    '<%= config.bin %> run --datasets markets --markets-exchange binance',
+  ]
+  static override flags = selectionFlags
+
+  async run(): Promise<RunResult> {
+    const demo = this.flags.demo
+    const label = demo ? '[demo] ' : ''
+    let warehouse: Awaited<ReturnType<typeof this.openWarehouse>>
+    try {
+      warehouse = await this.openWarehouse({ lockWaitMs: 0 })
+    } catch (error) {
+      if (!(error instanceof DataDirLockedError)) throw error
+      // The embedded database is busy: another run (or command) has it. That is a skip, not a failure.
+      this.logger.warn('skipped: another crypto-etl process holds the embedded database')
+      return {
+        runId: null,
+        status: 'skipped',
+        datasets: [],
+        api: { requests: 0, credits: 0, bytes: 0, retries: 0, waitedMs: 0 },
+        ms: 0,
+      }
+    }
+    const client = await this.coincapClient({ demo })
+    const tty = interactive(this.jsonEnabled(), this.settings.quiet)
+    const progress = runProgress(this.logger, tty, label)
+    try {
+      const result = await runSnapshot(warehouse, client, selectionFromFlags(this.flags), {
+        version: VERSION,
+        command: demo ? 'run --demo' : 'run',
+        signal: this.abortController.signal,
+        secrets: this.settings.secrets,
+        events: progress,
+      })
+      progress.stop()
+      if (result.status === 'skipped') this.logger.warn(`skipped: another run holds the lock (run ${result.runId})`)
+      else this.log(formatRunSummary(result, tty, label))
+      if (demo)
+        this.log(
+          `Demo data, labelled 'run --demo' in etl_runs. Look at it: crypto-etl query. Remove it: crypto-etl prune --run ${result.runId}`,
+        )
+      return result
+    } finally {
+      progress.stop()
+    }
+  }
+}

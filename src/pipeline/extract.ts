@@ -1,0 +1,26 @@
+/** `extract`: fetch the chosen datasets and write the landing format; no database involved. */
+import type { Writable } from 'node:stream'
+import type { CoincapClient, CoincapStats } from '../coincap/index.js'
+import { fetchDataset, type Selection } from './datasets.js'
+import { formatLandingLine } from './landing.js'
+
+export interface ExtractResult {
+  /** Answers (lines) and records written per dataset. */
+  answers: number
+  records: Record<string, number>
+  api: CoincapStats
+}
+
+/** Writes one landing line per answer to `out`, dataset after dataset, honouring back-pressure. */
+export async function extract(client: CoincapClient, selection: Selection, out: Writable): Promise<ExtractResult> {
+  const result: ExtractResult = { answers: 0, records: {}, api: client.stats }
+  for (const dataset of selection.datasets) {
+    for await (const answer of fetchDataset(client, dataset, selection)) {
+      if (!out.write(formatLandingLine(answer))) await new Promise((resolve) => out.once('drain', resolve))
+      result.answers += 1
+      result.records[dataset] = (result.records[dataset] ?? 0) + answer.data.length
+    }
+  }
+  result.api = client.stats
+  return result
+}

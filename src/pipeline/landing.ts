@@ -1,0 +1,106 @@
+/**
+ * The landing format of `cli.md`: NDJSON, one CoinCap answer a line. `readLanding` streams a file or
+ * stdin (plain or gzip, detected by its magic bytes), validating each line; a bad line is exit 65 with
+ * its line number. `formatLandingLine` is the writer's half.
+ */
+import { createReadStream } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { PassThrough, type Readable } from 'node:stream'
+import { createGunzip } from 'node:zlib'
+import { z } from 'zod'
+import { type Answer, DATASETS, INTERVALS } from '../coincap/index.js'
+import { DataValidationError, UsageError } from '../errors.js'
+
+/** The longest line accepted: far above any real CoinCap answer, low enough to keep memory bounded. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024
+
+const landingLineSchema = z
+  .object({
+    dataset: z.enum(DATASETS),
+    timestamp: z.number().int().nonnegative(),
+    data: z.array(z.unknown()),
+    asset: z.string().min(1).optional(),
+    interval: z.enum(INTERVALS).optional(),
+    start: z.number().int().optional(),
+    end: z.number().int().optional(),
+  })
+  .refine((l) => l.dataset !== 'history' || (l.asset && l.interval), 'a history line needs "asset" and "interval"')
+
+/** One landing line as `extract` writes it. */
+export function formatLandingLine(answer: Answer): string {
+  const { dataset, asset, interval, start, end, timestamp, data } = answer
+  return `${JSON.stringify({ dataset, asset, interval, start, end, timestamp, data })}\n`
+}
+
+/** Opens `path` (or stdin for `-`) and undoes gzip when the content starts with its magic bytes. */
+export async function openLanding(path: string): Promise<Readable> {
+  const raw: Readable = path === '-' ? process.stdin : createReadStream(path)
+  if (path !== '-') {
+    await new Promise<void>((resolve, reject) => {
+      raw.once('readable', resolve)
+      raw.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new UsageError(
+            `Cannot read ${path}: ${error.code ?? error.message}.`,
+            'Give a landing file written by extract, or - for stdin.',
+          ),
+        ),
+      )
+    })
+  }
+  const first: Buffer | null = raw.read(2)
+  if (first) raw.unshift(first)
+  const gzip = first !== null && first[0] === 0x1f && first[1] === 0x8b
+  return gzip ? raw.pipe(createGunzip()) : raw.pipe(new PassThrough())
+}
+
+/** A validated landing line with its 1-based line number. */
+export interface LandingLine {
+  line: number
+  answer: Answer
+}
+
+/**
+ * Streams validated answers from a landing source; blank lines are skipped.
+ * @throws DataValidationError (65) naming the line number and what is wrong with it.
+ */
+export async function* readLanding(input: Readable, name: string): AsyncGenerator<LandingLine> {
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
+  let line = 0
+  try {
+    for await (const text of lines) {
+      line += 1
+      if (text.trim() === '') continue
+      if (text.length > MAX_LINE_BYTES) throw bad(name, line, `longer than ${MAX_LINE_BYTES} bytes`)
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch {
+        throw bad(name, line, 'not valid JSON')
+      }
+      const parsed = landingLineSchema.safeParse(json)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!
+        throw bad(name, line, `${issue.path.join('.') || 'line'}: ${issue.message}`)
+      }
+      yield { line, answer: parsed.data as Answer }
+    }
+  } catch (error) {
+    if (
+      (error as NodeJS.ErrnoException).code === 'Z_DATA_ERROR' ||
+      (error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR'
+    ) {
+      throw bad(name, line + 1, 'broken gzip data')
+    }
+    throw error
+  } finally {
+    lines.close()
+  }
+}
+
+function bad(name: string, line: number, reason: string): DataValidationError {
+  return new DataValidationError(
+    `${name} line ${line}: ${reason}. Nothing from this file was loaded.`,
+    'Each line must be a CoinCap answer as extract writes it: {"dataset":...,"timestamp":...,"data":[...]}.',
+  )
+}

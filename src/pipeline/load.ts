@@ -1,0 +1,59 @@
+/**
+ * `load`: a landing file (or stdin) into the warehouse, all or nothing. The file is streamed line by
+ * line inside one transaction, so memory stays flat and a bad line rolls back everything before it.
+ */
+import type { Readable } from 'node:stream'
+import type { Warehouse } from '../warehouse/connect.js'
+import { loadAnswer } from '../warehouse/loader.js'
+import { finishRun, startRun } from '../warehouse/runs.js'
+import { readLanding } from './landing.js'
+
+export interface LoadOptions {
+  /** Name of the source for messages: a path or `stdin`. */
+  name: string
+  version: string
+  signal?: AbortSignal
+  secrets?: readonly string[]
+}
+
+/** What a load did, per table: new rows and rejected records; `lines` answers read. */
+export interface LoadResult {
+  runId: number
+  lines: number
+  rows: Record<string, number>
+  rejected: number
+}
+
+/**
+ * Loads every answer of `input` in one transaction, recorded as an `etl_runs` row of command `load`.
+ * Loading the same file twice changes nothing the second time.
+ */
+export async function loadLandingFile(
+  warehouse: Warehouse,
+  input: Readable,
+  options: LoadOptions,
+): Promise<LoadResult> {
+  const { sql, schema } = warehouse
+  const runId = await startRun(sql, 'load', [], options.version)
+  const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0 }
+  const datasets = new Set<string>()
+  try {
+    await sql.begin(async (tx) => {
+      for await (const { answer } of readLanding(input, options.name)) {
+        if (options.signal?.aborted) throw options.signal.reason
+        const loaded = await loadAnswer(tx, schema, answer, runId)
+        result.lines += 1
+        result.rows[answer.dataset] = (result.rows[answer.dataset] ?? 0) + loaded.rows
+        result.rejected += loaded.rejected
+        datasets.add(answer.dataset)
+      }
+    })
+  } catch (error) {
+    const status = options.signal?.aborted ? 'interrupted' : 'failed'
+    await finishRun(sql, runId, { status, error: (error as Error).message }, options.secrets).catch(() => {})
+    throw error
+  }
+  await sql`update etl_runs set datasets = ${sql.array([...datasets])} where run_id = ${runId}`
+  await finishRun(sql, runId, { status: 'ok', rows: result.rows, rejected: result.rejected })
+  return result
+}

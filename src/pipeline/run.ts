@@ -1,0 +1,170 @@
+/**
+ * `run`: one snapshot of the chosen datasets, extracted and loaded in one process: the cron entry point.
+ * Datasets are fetched concurrently (the client's limiter keeps the pace) and each is loaded in its own
+ * transaction, so one failing dataset leaves the others loaded (partial, exit 3) and nothing half-loaded.
+ */
+import type { Answer, CoincapClient } from '../coincap/index.js'
+import { EtlError, ExitCode, InterruptedError, PartialError } from '../errors.js'
+import type { Warehouse } from '../warehouse/connect.js'
+import { loadAnswer } from '../warehouse/loader.js'
+import { tryRunLock } from '../warehouse/locks.js'
+import { finishRun, type RunStatus, startRun } from '../warehouse/runs.js'
+import { fetchDataset, type Selection, type SnapshotDataset } from './datasets.js'
+
+/** Progress events, for spinners or log lines; the pipeline itself prints nothing. */
+export interface RunEvents {
+  datasetStarted?(dataset: SnapshotDataset): void
+  datasetLoaded?(dataset: SnapshotDataset, outcome: DatasetOutcome): void
+  datasetFailed?(dataset: SnapshotDataset, error: EtlError): void
+}
+
+export interface RunOptions {
+  version: string
+  /** Recorded as the `etl_runs.command`: `run`, or `run --demo`. */
+  command?: string
+  signal?: AbortSignal
+  secrets?: readonly string[]
+  events?: RunEvents
+}
+
+export interface DatasetOutcome {
+  dataset: SnapshotDataset
+  status: 'ok' | 'failed'
+  /** New snapshot rows (0 when the same answer was already loaded). */
+  rows: number
+  /** Records seen in the answers. */
+  records: number
+  rejected: number
+  error?: string
+}
+
+/** The run's summary: what `--json` prints and `etl_runs` records. */
+export interface RunResult {
+  runId: number | null
+  status: Exclude<RunStatus, 'running'>
+  datasets: DatasetOutcome[]
+  api: { requests: number; credits: number; bytes: number; retries: number; waitedMs: number }
+  ms: number
+}
+
+function asEtlError(error: unknown): EtlError {
+  if (error instanceof EtlError) return error
+  const err = error as { code?: string; message?: string }
+  // Driver errors (SQLSTATE codes, connection failures) are the database's: exit 74.
+  return new EtlError(err.message ?? String(error), err.code ? ExitCode.database : ExitCode.internal)
+}
+
+/** Fetches every answer of one dataset, so a failed fetch never opens a transaction. */
+async function fetchAll(client: CoincapClient, dataset: SnapshotDataset, selection: Selection): Promise<Answer[]> {
+  const answers: Answer[] = []
+  for await (const answer of fetchDataset(client, dataset, selection)) answers.push(answer)
+  return answers
+}
+
+/**
+ * Runs one snapshot. Returns `skipped` at once when another run holds the lock. Throws PartialError (3)
+ * when some datasets failed, the first dataset's error when all failed, InterruptedError on a signal;
+ * in every case the `etl_runs` row says what happened.
+ */
+export async function runSnapshot(
+  warehouse: Warehouse,
+  client: CoincapClient,
+  selection: Selection,
+  options: RunOptions,
+): Promise<RunResult> {
+  const started = performance.now()
+  const { sql, schema } = warehouse
+  const command = options.command ?? 'run'
+  const lock = await tryRunLock(warehouse)
+  if (!lock) {
+    const runId = await startRun(sql, command, selection.datasets, options.version, 'skipped')
+    await sql`update etl_runs set finished_at = now(), error = 'another run holds the lock' where run_id = ${runId}`
+    return { runId, status: 'skipped', datasets: [], api: apiTotals(client), ms: performance.now() - started }
+  }
+  const runId = await startRun(sql, command, selection.datasets, options.version)
+  const outcomes: DatasetOutcome[] = []
+  let interrupted: InterruptedError | undefined
+  let firstError: EtlError | undefined
+  try {
+    const fetches = new Map(
+      selection.datasets.map((d) => {
+        options.events?.datasetStarted?.(d)
+        const promise = fetchAll(client, d, selection)
+        promise.catch(() => {}) // awaited below; this only keeps an early failure from being "unhandled"
+        return [d, promise] as const
+      }),
+    )
+    for (const [dataset, fetching] of fetches) {
+      try {
+        const answers = await fetching
+        const outcome: DatasetOutcome = { dataset, status: 'ok', rows: 0, records: 0, rejected: 0 }
+        await sql.begin(async (tx) => {
+          for (const answer of answers) {
+            if (options.signal?.aborted) throw options.signal.reason
+            const loaded = await loadAnswer(tx, schema, answer, runId)
+            outcome.rows += loaded.rows
+            outcome.records += answer.data.length
+            outcome.rejected += loaded.rejected
+          }
+        })
+        outcomes.push(outcome)
+        options.events?.datasetLoaded?.(dataset, outcome)
+      } catch (error) {
+        if (error instanceof InterruptedError || options.signal?.aborted) {
+          interrupted =
+            options.signal?.reason instanceof InterruptedError ? options.signal.reason : (error as InterruptedError)
+          break
+        }
+        const etl = asEtlError(error)
+        firstError ??= etl
+        outcomes.push({ dataset, status: 'failed', rows: 0, records: 0, rejected: 0, error: etl.message })
+        options.events?.datasetFailed?.(dataset, etl)
+      }
+    }
+  } finally {
+    await lock.release()
+  }
+
+  const failed = outcomes.filter((o) => o.status === 'failed')
+  const status: RunResult['status'] = interrupted
+    ? 'interrupted'
+    : failed.length === 0
+      ? 'ok'
+      : failed.length === outcomes.length
+        ? 'failed'
+        : 'partial'
+  const result: RunResult = {
+    runId,
+    status,
+    datasets: outcomes,
+    api: apiTotals(client),
+    ms: performance.now() - started,
+  }
+  await finishRun(
+    sql,
+    runId,
+    {
+      status,
+      rows: Object.fromEntries(outcomes.map((o) => [o.dataset, o.rows])),
+      rejected: outcomes.reduce((n, o) => n + o.rejected, 0),
+      apiRequests: result.api.requests,
+      apiCredits: result.api.credits,
+      error: interrupted?.message ?? failed.map((o) => `${o.dataset}: ${o.error}`).join('; '),
+    },
+    options.secrets,
+  )
+  if (interrupted) throw interrupted
+  if (status === 'partial') {
+    throw new PartialError(
+      `Partial run ${runId}: ${failed.map((o) => `${o.dataset} failed (${o.error})`).join('; ')}.`,
+      'The other datasets were loaded; the next run may heal it.',
+    )
+  }
+  if (status === 'failed' && firstError) throw firstError
+  return result
+}
+
+function apiTotals(client: CoincapClient): RunResult['api'] {
+  const s = client.stats
+  return { requests: s.requests, credits: s.credits, bytes: s.bytes, retries: s.retries, waitedMs: s.waitedMs }
+}

@@ -1,0 +1,63 @@
+/** How `run` shows itself: a spinner and a summary table under a TTY, a few plain lines under cron. */
+import ora, { type Ora } from 'ora'
+import type { EtlError } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { SnapshotDataset } from '../pipeline/datasets.js'
+import type { DatasetOutcome, RunEvents, RunResult } from '../pipeline/run.js'
+import { renderTable } from './table.js'
+
+/** Whether to draw spinners: stderr is a terminal, not `--json`, not quiet. */
+export function interactive(json: boolean, quiet: boolean): boolean {
+  return Boolean(process.stderr.isTTY) && !json && !quiet && !process.env.CI
+}
+
+/** Progress events rendered as one spinner line (TTY) or log lines (cron). */
+export function runProgress(logger: Logger, tty: boolean, label = ''): RunEvents & { stop(): void } {
+  const state = new Map<SnapshotDataset, string>()
+  let spinner: Ora | undefined
+  const render = () => [...state].map(([d, s]) => `${d} ${s}`).join('  ·  ')
+  const update = () => {
+    if (!tty) return
+    spinner ??= ora({ stream: process.stderr }).start()
+    spinner.text = `${label}${render()}`
+  }
+  return {
+    datasetStarted(dataset) {
+      state.set(dataset, '…')
+      update()
+    },
+    datasetLoaded(dataset, o: DatasetOutcome) {
+      state.set(dataset, `✔ ${o.rows}`)
+      update()
+      if (!tty) logger.info(`${label}${dataset}: ${o.rows} new rows from ${o.records} records, ${o.rejected} rejected`)
+    },
+    datasetFailed(dataset, error: EtlError) {
+      state.set(dataset, '✖')
+      update()
+      logger.error(`${label}${dataset} failed: ${error.message}`)
+    },
+    stop() {
+      spinner?.stop()
+    },
+  }
+}
+
+/** The end-of-run summary: a table under a TTY, one line otherwise. */
+export function formatRunSummary(result: RunResult, tty: boolean, label = ''): string {
+  const line =
+    `${label}run ${result.runId} ${result.status} in ${(result.ms / 1000).toFixed(1)}s: ` +
+    `${result.datasets.map((d) => `${d.dataset} ${d.status === 'ok' ? `+${d.rows}` : 'failed'}`).join(', ')}; ` +
+    `${result.api.requests} requests, ~${result.api.credits} credits`
+  if (!tty) return line
+  const table = renderTable(
+    [
+      { header: 'dataset', value: (d: DatasetOutcome) => d.dataset },
+      { header: 'status', value: (d) => d.status },
+      { header: 'new rows', value: (d) => String(d.rows), align: 'right' },
+      { header: 'records', value: (d) => String(d.records), align: 'right' },
+      { header: 'rejected', value: (d) => String(d.rejected), align: 'right' },
+    ],
+    result.datasets,
+  )
+  return `${table}\n${line}`
+}

@@ -1,0 +1,170 @@
+/**
+ * The SQL of `prune`: partitions and their real bounds from the catalog, exact counts, dropping a whole
+ * partition in one short transaction, and deleting inside a partition in bounded batches.
+ */
+import { DatabaseError } from '../errors.js'
+import type { Sql } from './connect.js'
+import type { PartitionedTable } from './partitions.js'
+
+/** One partition of a partitioned table; a null bound is unbounded (MINVALUE/MAXVALUE, or DEFAULT). */
+export interface Partition {
+  name: string
+  lower: Date | null
+  upper: Date | null
+  isDefault: boolean
+  bytes: number
+}
+
+/** Which rows of a table or partition: time in `[from, to)` (either side open when absent), and of one run. */
+export interface RowFilter {
+  timeColumn: 'observed_at' | 'ts'
+  from?: Date
+  to?: Date
+  runId?: number
+}
+
+/**
+ * The partitions of `schema.table`, ordered by lower bound. Bounds are read from `relpartbound` and cast
+ * back to timestamptz in the same session, so the session's TimeZone and DateStyle cannot skew them.
+ */
+export async function listPartitions(sql: Sql, schema: string, table: PartitionedTable): Promise<Partition[]> {
+  const rows = await sql<{ name: string; bound: string; lower: Date | null; upper: Date | null; bytes: string }[]>`
+    select name, bound, bytes,
+      (regexp_match(bound, 'FROM \\(''([^'']*)''\\)'))[1]::timestamptz as lower,
+      (regexp_match(bound, 'TO \\(''([^'']*)''\\)'))[1]::timestamptz as upper
+    from (
+      select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound, pg_total_relation_size(c.oid) as bytes
+      from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = to_regclass(format('%I.%I', ${schema}::text, ${table}::text))
+    ) p
+    order by lower nulls first, name`
+  return rows.map((r) => ({
+    name: r.name,
+    lower: r.lower,
+    upper: r.upper,
+    isDefault: r.bound === 'DEFAULT',
+    bytes: Number(r.bytes),
+  }))
+}
+
+function where(sql: Sql, filter: RowFilter) {
+  const column = sql(filter.timeColumn)
+  return sql`true
+    ${filter.from ? sql`and ${column} >= ${filter.from}` : sql``}
+    ${filter.to ? sql`and ${column} < ${filter.to}` : sql``}
+    ${filter.runId !== undefined ? sql`and run_id = ${filter.runId}` : sql``}`
+}
+
+/** Exact number of rows of `schema.relation` (a table or one partition) matching `filter` (all rows without one). */
+export async function countRows(sql: Sql, schema: string, relation: string, filter?: RowFilter): Promise<number> {
+  const [row] = await sql<{ n: string }[]>`
+    select count(*) as n from ${sql(schema)}.${sql(relation)} ${filter ? sql`where ${where(sql, filter)}` : sql``}`
+  return Number(row?.n ?? 0)
+}
+
+/**
+ * Deletes at most `limit` rows of one partition matching `filter`, as one statement (its own short
+ * transaction); returns how many went. Rows are picked by `ctid`, which is unique within a partition,
+ * so any table is batched the same way whatever its primary key.
+ */
+export async function deleteBatch(
+  sql: Sql,
+  schema: string,
+  partition: string,
+  filter: RowFilter,
+  limit: number,
+): Promise<number> {
+  const rel = sql`${sql(schema)}.${sql(partition)}`
+  const result = await sql`
+    delete from ${rel} where ctid = any(array(select ctid from ${rel} where ${where(sql, filter)} limit ${limit}))`
+  return result.count
+}
+
+export interface DropOptions {
+  /** How long one attempt may wait for the parent's lock; readers queue behind a waiting DETACH, so keep it short. */
+  lockTimeoutMs?: number
+  attempts?: number
+  sleep?: (ms: number) => Promise<void>
+}
+
+const LOCK_NOT_AVAILABLE = '55P03'
+
+/**
+ * Detaches partition `schema.partition` from `schema.parent` and drops it, in one transaction that holds
+ * the parent's lock only for the two catalog changes. A long query on the parent makes an attempt give up
+ * after `lockTimeoutMs` (rather than stall every reader queued behind it); it is retried, then exit 74.
+ * Returns false when the partition was already gone (another prune got there first).
+ */
+export async function dropPartition(
+  sql: Sql,
+  schema: string,
+  parent: string,
+  partition: string,
+  options: DropOptions = {},
+): Promise<boolean> {
+  const { lockTimeoutMs = 2000, attempts = 5 } = options
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sql.begin(async (tx) => {
+        await tx`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`
+        const [row] = await tx<{ present: boolean }[]>`
+          select exists (
+            select 1 from pg_inherits
+            where inhrelid = to_regclass(format('%I.%I', ${schema}::text, ${partition}::text))
+              and inhparent = to_regclass(format('%I.%I', ${schema}::text, ${parent}::text))
+          ) as present`
+        if (!row?.present) return false
+        await tx`alter table ${tx(schema)}.${tx(parent)} detach partition ${tx(schema)}.${tx(partition)}`
+        await tx`drop table ${tx(schema)}.${tx(partition)}`
+        return true
+      })
+    } catch (error) {
+      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error
+      if (attempt >= attempts) {
+        throw new DatabaseError(
+          `Could not lock ${schema}.${parent} to drop ${partition}: other sessions kept it busy for ${attempts} tries.`,
+          'A long-running query holds the table; run prune again when it has finished.',
+          { cause: error },
+        )
+      }
+      await sleep(lockTimeoutMs)
+    }
+  }
+}
+
+/** Total size on disk (heap, indexes, TOAST) of a partitioned table's partitions, in bytes. */
+export async function tableBytes(sql: Sql, schema: string, table: PartitionedTable): Promise<number> {
+  const [row] = await sql<{ bytes: string | null }[]>`
+    select coalesce(sum(pg_total_relation_size(inhrelid)), 0) as bytes from pg_inherits
+    where inhparent = to_regclass(format('%I.%I', ${schema}::text, ${table}::text))`
+  return Number(row?.bytes ?? 0)
+}
+
+/** The command and status of run `runId` in `etl_runs`, or undefined when there is no such run. */
+export async function findRun(
+  sql: Sql,
+  schema: string,
+  runId: number,
+): Promise<{ command: string; status: string } | undefined> {
+  const [row] = await sql<{ command: string; status: string }[]>`
+    select command, status from ${sql(schema)}.etl_runs where run_id = ${runId}`
+  return row
+}
+
+/** Counts (or deletes, unless `dryRun`) the `rejected_records` of run `runId` for these datasets. */
+export async function pruneRejected(
+  sql: Sql,
+  schema: string,
+  runId: number,
+  datasets: readonly string[],
+  dryRun: boolean,
+): Promise<number> {
+  const match = sql`run_id = ${runId} and dataset = any(${sql.array([...datasets])})`
+  if (dryRun) {
+    const [row] = await sql<{ n: string }[]>`select count(*) as n from ${sql(schema)}.rejected_records where ${match}`
+    return Number(row?.n ?? 0)
+  }
+  const result = await sql`delete from ${sql(schema)}.rejected_records where ${match}`
+  return result.count
+}

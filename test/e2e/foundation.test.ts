@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import postgres from 'postgres'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startEmbedded } from '../../src/warehouse/embedded.js'
+import { runCli } from '../helpers/cli.js'
+import { TEST_DATABASE_URL } from '../helpers/env.js'
+import { copyEmbeddedTemplate, uniqueSchema } from '../helpers/warehouse.js'
+
+const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
+const dirs: string[] = []
+const schemas: string[] = []
+
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+  const sql = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
+  for (const schema of schemas) await sql.unsafe(`drop schema if exists "${schema}" cascade`)
+  await sql.end()
+})
+
+describe('the CLI foundation', () => {
+  it('prints its version', async () => {
+    const r = await runCli(['--version'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`crypto-etl/${version}`)
+  })
+
+  it('creates the warehouse in the embedded data directory, and a second migrate is a no-op', async () => {
+    const dir = await copyEmbeddedTemplate()
+    dirs.push(dir)
+    const first = await runCli(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir } })
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/^applied 00001_warehouse$/m)
+    const second = await runCli(['migrate', '--json'], { env: { CRYPTO_ETL_DATA_DIR: dir } })
+    expect(second.code).toBe(0)
+    expect(JSON.parse(second.stdout)).toMatchObject({ schema: 'coincap', applied: [], database: 'embedded' })
+  })
+
+  it('creates the warehouse on a server in the schema given by --schema', async () => {
+    const schema = uniqueSchema('cli_migrate')
+    schemas.push(schema)
+    const r = await runCli(['migrate', '--database-url', TEST_DATABASE_URL, '--schema', schema])
+    expect(r.code).toBe(0)
+    const sql = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
+    const [row] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from information_schema.tables where table_schema = ${schema}`
+    await sql.end()
+    // 11 tables of warehouse.md, no partitions yet.
+    expect(row?.n).toBe(11)
+  })
+
+  it('exits 78 on a malformed database URL without showing the password', async () => {
+    const r = await runCli(['migrate', '--database-url', 'postgres//etl:hunter22@db/x'])
+    expect(r.code).toBe(78)
+    expect(r.stderr).toMatch(/^Error: Invalid setting --database-url \/ DATABASE_URL/)
+    expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2)
+    expect(r.stdout + r.stderr).not.toContain('hunter22')
+  })
+
+  it('exits 74 within seconds when the server is unreachable, without showing the password', async () => {
+    const r = await runCli(['migrate'], { env: { DATABASE_URL: 'postgres://etl:hunter22@127.0.0.1:1/x' } })
+    expect(r.code).toBe(74)
+    expect(r.ms).toBeLessThan(10_000)
+    expect(r.stderr).toMatch(/Cannot reach the database at 127\.0\.0\.1:1\/x/)
+    expect(r.stdout + r.stderr).not.toContain('hunter22')
+  })
+
+  it('exits 74 with a clear message while another process holds the embedded data directory', async () => {
+    const dir = await copyEmbeddedTemplate()
+    dirs.push(dir)
+    const holder = await startEmbedded(dir)
+    try {
+      const r = await runCli(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir } })
+      expect(r.code).toBe(74)
+      expect(r.stderr).toContain(`Another crypto-etl process is using the embedded database in ${dir}.`)
+    } finally {
+      await holder.stop()
+    }
+  })
+
+  it('exits 2 with a one-line message on an unknown flag', async () => {
+    const r = await runCli(['migrate', '--bogus'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/Nonexistent flag: --bogus/)
+  })
+})
