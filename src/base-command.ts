@@ -114,7 +114,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const server = await startFixtureServer()
       this.onCleanup(() => server.close())
       apiUrl = server.url
-      apiKey = 'demo'
+      apiKey = 'demo-key-not-a-secret'
     }
     return new CoincapClient({ apiUrl, apiKey, log: this.logger, signal: this.abortController.signal })
   }

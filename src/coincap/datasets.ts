@@ -1,0 +1,178 @@
+/** How each dataset is fetched: which requests, in which pages, yielding one {@link Answer} per answer. */
+import { UsageError } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { RequestSpec } from './http.js'
+import type { ListEnvelope } from './responses.js'
+import {
+  type Answer,
+  type Dataset,
+  type HistoryWindow,
+  INTERVALS,
+  type Interval,
+  isInterval,
+  type MarketFilters,
+} from './types.js'
+
+/** What the dataset functions need from the client. */
+export interface Fetcher {
+  get: (spec: RequestSpec) => Promise<ListEnvelope>
+  pageSize: number
+  log: Logger
+}
+
+/** Ids per `/assets?ids=` request; the URL stays short of what proxies reject. */
+export const IDS_PER_REQUEST = 100
+const MAX_IDS_CHARS = 1500
+
+const quoteList = (ids: readonly string[]) => ids.map((id) => `'${id}'`).join(', ')
+
+function answer(dataset: Dataset, envelope: ListEnvelope): Answer {
+  return { dataset, timestamp: envelope.timestamp, data: envelope.data }
+}
+
+function checkCount(what: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(`${what} must be a whole number of at least 1 (got ${value}).`)
+  }
+  return value
+}
+
+/**
+ * Pages `offset += limit` (always sending `limit`, whose documented defaults disagree) until a page is
+ * shorter than `limit` or `max` records have come. Empty pages after the first are not yielded.
+ */
+export async function* paged(
+  fetcher: Fetcher,
+  spec: RequestSpec,
+  max = Number.POSITIVE_INFINITY,
+): AsyncGenerator<Answer> {
+  for (let offset = 0; offset < max; ) {
+    const limit = Math.min(fetcher.pageSize, max - offset)
+    const envelope = await fetcher.get({ ...spec, query: { ...spec.query, limit, offset } })
+    if (offset === 0 || envelope.data.length > 0) yield answer(spec.dataset, envelope)
+    if (envelope.data.length < limit) return
+    offset += limit
+  }
+}
+
+/** The top `limit` assets by rank. */
+export async function* topAssets(fetcher: Fetcher, limit: number): AsyncGenerator<Answer> {
+  yield* paged(fetcher, { dataset: 'assets', path: 'assets' }, checkCount('The number of assets', limit))
+}
+
+/** What to do when CoinCap leaves out ids that were asked for. */
+export type UnknownIds = 'error' | 'warn'
+
+function chunkIds(ids: readonly string[]): string[][] {
+  const chunks: string[][] = []
+  let chunk: string[] = []
+  let chars = 0
+  for (const id of ids) {
+    if (chunk.length === IDS_PER_REQUEST || (chunk.length > 0 && chars + id.length + 1 > MAX_IDS_CHARS)) {
+      chunks.push(chunk)
+      chunk = []
+      chars = 0
+    }
+    chunk.push(id)
+    chars += id.length + 1
+  }
+  if (chunk.length > 0) chunks.push(chunk)
+  return chunks
+}
+
+function idOf(record: unknown): string | undefined {
+  const id = typeof record === 'object' && record !== null ? (record as { id?: unknown }).id : undefined
+  return typeof id === 'string' ? id.toLowerCase() : undefined
+}
+
+/**
+ * The assets with these ids (slugs), `ids=` in chunks of at most {@link IDS_PER_REQUEST}. Whether CoinCap
+ * answers an unknown id with 404 or by leaving it out is unknown, so both end the same way: a
+ * {@link UsageError} "CoinCap does not know asset 'foo'" (exit 2) before that chunk is yielded, or, with
+ * `unknownIds: 'warn'`, a warning and the answer as it came.
+ */
+export async function* assetsByIds(
+  fetcher: Fetcher,
+  ids: readonly string[],
+  unknownIds: UnknownIds = 'error',
+): AsyncGenerator<Answer> {
+  const unique = [...new Set(ids.map((id) => id.trim()).filter(Boolean))]
+  if (unique.length === 0) throw new UsageError('No asset ids given.')
+  for (const chunk of chunkIds(unique)) {
+    const notFound = (apiError: string | undefined) => {
+      const named = chunk.find((id) => apiError?.toLowerCase() === `${id.toLowerCase()} not found`)
+      return named || chunk.length === 1
+        ? `CoinCap does not know asset '${named ?? chunk[0]}'.`
+        : `CoinCap does not know one of the assets ${quoteList(chunk)} (${apiError ?? '404'}).`
+    }
+    const spec: RequestSpec = { dataset: 'assets', path: 'assets', notFound }
+    const envelope = await fetcher.get({ ...spec, query: { ids: chunk.join(','), limit: chunk.length } })
+    const found = new Set(envelope.data.map(idOf))
+    const missing = chunk.filter((id) => !found.has(id.toLowerCase()))
+    if (missing.length > 0) {
+      const message = `CoinCap does not know asset${missing.length > 1 ? 's' : ''} ${quoteList(missing)}.`
+      if (unknownIds === 'error') throw new UsageError(message, "CoinCap ids are slugs such as 'bitcoin', not symbols.")
+      fetcher.log.warn(message, { missing: missing.join(',') })
+    }
+    yield answer('assets', envelope)
+  }
+}
+
+/** Every exchange. */
+export async function* allExchanges(fetcher: Fetcher): AsyncGenerator<Answer> {
+  yield* paged(fetcher, { dataset: 'exchanges', path: 'exchanges' })
+}
+
+/** Markets matching `filters`, at most `limit` of them (default: all). */
+export async function* filteredMarkets(
+  fetcher: Fetcher,
+  filters: MarketFilters,
+  limit?: number,
+): AsyncGenerator<Answer> {
+  const query: Record<string, string> = {}
+  for (const [key, value] of Object.entries(filters)) if (value) query[key] = value
+  const described = Object.entries(query).map(([key, value]) => `${key} '${value}'`)
+  const notFound = (apiError: string | undefined) =>
+    `CoinCap does not know ${described.join(' or ') || 'these markets'} (${apiError ?? '404'}).`
+  const max = limit === undefined ? undefined : checkCount('The number of markets', limit)
+  yield* paged(fetcher, { dataset: 'markets', path: 'markets', query, notFound }, max)
+}
+
+/** Every conversion rate, in one answer (`/rates` is not paged). */
+export async function* allRates(fetcher: Fetcher): AsyncGenerator<Answer> {
+  yield answer('rates', await fetcher.get({ dataset: 'rates', path: 'rates' }))
+}
+
+/** One asset's history for `interval`, the most recent points or those of `window`: one answer. */
+export async function* assetHistory(
+  fetcher: Fetcher,
+  assetId: string,
+  interval: Interval,
+  window?: HistoryWindow,
+): AsyncGenerator<Answer> {
+  if (!assetId.trim()) throw new UsageError('No asset id given for history.')
+  if (!isInterval(interval)) {
+    throw new UsageError(`Unknown history interval '${interval}'.`, `Use one of ${INTERVALS.join(' ')}.`)
+  }
+  if (window) {
+    const { start, end } = window
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || start >= end) {
+      throw new UsageError(`Invalid history window ${start}..${end}: expected Unix ms with start before end.`)
+    }
+  }
+  const envelope = await fetcher.get({
+    dataset: 'history',
+    path: `assets/${encodeURIComponent(assetId)}/history`,
+    query: { interval, start: window?.start, end: window?.end },
+    notFound: () => `CoinCap does not know asset '${assetId}'.`,
+    timestampOptional: true,
+  })
+  yield {
+    dataset: 'history',
+    asset: assetId,
+    interval,
+    ...(window ? { start: window.start, end: window.end } : {}),
+    timestamp: envelope.timestamp,
+    data: envelope.data,
+  }
+}

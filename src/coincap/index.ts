@@ -1,0 +1,42 @@
+/** The CoinCap source: the only code of crypto-etl that speaks HTTP. */
+export { type AssetSelection, CoincapClient } from './client.js'
+export { IDS_PER_REQUEST, type UnknownIds } from './datasets.js'
+export {
+  COINCAP_CALLS_PER_MINUTE,
+  type CoincapClientOptions,
+  DEFAULT_API_URL,
+  MAX_PAGE_SIZE,
+} from './options.js'
+export {
+  type Asset,
+  assetSchema,
+  decimalString,
+  type Exchange,
+  epochMs,
+  exchangeSchema,
+  type HistoryPoint,
+  historyPointSchema,
+  integerString,
+  listEnvelopeSchema,
+  type Market,
+  marketSchema,
+  type Rate,
+  type RecordOf,
+  type RejectedRecord,
+  rateSchema,
+  recordSchemas,
+  type ValidationResult,
+  validateRecords,
+} from './schemas.js'
+export { BYTES_PER_CREDIT, type CoincapStats, type DatasetStats, estimateCredits } from './stats.js'
+export {
+  type Answer,
+  DATASETS,
+  type Dataset,
+  DEFAULT_HISTORY_WINDOW_MS,
+  type HistoryWindow,
+  INTERVALS,
+  type Interval,
+  isInterval,
+  type MarketFilters,
+} from './types.js'

@@ -1,0 +1,144 @@
+/**
+ * zod schemas of CoinCap v3 answers. The envelope is checked strictly (a failure is exit 65); each record
+ * leniently: unknown fields pass through, and a record that fails is set apart with its reason while the
+ * rest of the page goes on. Decimals stay strings from JSON to Postgres `numeric`: never a JS number.
+ */
+import { z } from 'zod'
+import type { Dataset } from './types.js'
+
+/** A decimal as CoinCap writes it: a string such as `"80399.570000000006984919"` or `"-3.7e-8"`. */
+export const decimalString = z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'expected a decimal string')
+
+/** An integer sent as a string, such as `rank` and `tradingPairs`. */
+export const integerString = z.string().regex(/^-?\d+$/, 'expected an integer string')
+
+/** A time in Unix ms. */
+export const epochMs = z.number().int().nonnegative()
+
+/** The `{data, timestamp}` envelope of every list answer. Extra top-level keys are tolerated. */
+export const listEnvelopeSchema = z.object({ data: z.array(z.unknown()), timestamp: epochMs })
+
+export const assetSchema = z.looseObject({
+  id: z.string().min(1),
+  rank: integerString,
+  symbol: z.string(),
+  name: z.string(),
+  supply: decimalString,
+  maxSupply: decimalString.nullable(),
+  marketCapUsd: decimalString,
+  volumeUsd24Hr: decimalString,
+  priceUsd: decimalString,
+  changePercent24Hr: decimalString,
+  vwap24Hr: decimalString.nullable(),
+  explorer: z.string().nullish(),
+  // New in v3: {chainId: [address]}, {} when none.
+  tokens: z.record(z.string(), z.array(z.string())).optional(),
+})
+
+export const exchangeSchema = z.looseObject({
+  exchangeId: z.string().min(1),
+  name: z.string(),
+  rank: integerString,
+  percentTotalVolume: decimalString.nullable(),
+  volumeUsd: decimalString.nullable(),
+  tradingPairs: integerString,
+  socket: z.boolean().nullable(),
+  exchangeUrl: z.string(),
+  // 0 for a dead exchange.
+  updated: epochMs,
+})
+
+export const marketSchema = z.looseObject({
+  exchangeId: z.string().min(1),
+  rank: integerString,
+  baseSymbol: z.string(),
+  baseId: z.string().min(1),
+  quoteSymbol: z.string(),
+  quoteId: z.string().min(1),
+  priceQuote: decimalString,
+  priceUsd: decimalString,
+  volumeUsd24Hr: decimalString,
+  percentExchangeVolume: decimalString.nullable(),
+  tradesCount24Hr: integerString.nullable(),
+  updated: epochMs,
+})
+
+export const rateSchema = z.looseObject({
+  id: z.string().min(1),
+  symbol: z.string(),
+  currencySymbol: z.string().nullable(),
+  type: z.enum(['fiat', 'crypto']),
+  rateUsd: decimalString,
+})
+
+export const historyPointSchema = z.looseObject({
+  priceUsd: decimalString,
+  time: epochMs,
+  date: z.string(),
+  // Seen in v2 intraday answers; in v3 unknown.
+  circulatingSupply: decimalString.nullish(),
+})
+
+/** An asset of `/assets` (camelCase API names; unknown fields kept). */
+export type Asset = z.infer<typeof assetSchema>
+/** An exchange of `/exchanges`. */
+export type Exchange = z.infer<typeof exchangeSchema>
+/** A market of `/markets`. */
+export type Market = z.infer<typeof marketSchema>
+/** A conversion rate of `/rates`. */
+export type Rate = z.infer<typeof rateSchema>
+/** A point of `/assets/{id}/history`. */
+export type HistoryPoint = z.infer<typeof historyPointSchema>
+
+/** The record type of each dataset. */
+export interface RecordOf {
+  assets: Asset
+  exchanges: Exchange
+  markets: Market
+  rates: Rate
+  history: HistoryPoint
+}
+
+/** The record schema of each dataset. */
+export const recordSchemas = {
+  assets: assetSchema,
+  exchanges: exchangeSchema,
+  markets: marketSchema,
+  rates: rateSchema,
+  history: historyPointSchema,
+} as const satisfies Record<Dataset, z.ZodType>
+
+/** A record that failed validation, kept as it came, with a one-line reason (for `rejected_records`). */
+export interface RejectedRecord {
+  record: unknown
+  reason: string
+}
+
+/** The outcome of {@link validateRecords}: records in their original order, split in two. */
+export interface ValidationResult<T> {
+  valid: T[]
+  rejected: RejectedRecord[]
+}
+
+/** One line naming each failing field, e.g. `priceUsd: expected a decimal string; id: required`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.map(String).join('.') || '(record)'}: ${issue.message}`).join('; ')
+}
+
+/**
+ * Validates the records of one answer's `data` (or of a landing line). Pure: never throws on bad records;
+ * each one that fails is returned in `rejected` with its reason and the others in `valid`.
+ */
+export function validateRecords<D extends Dataset>(
+  dataset: D,
+  data: readonly unknown[],
+): ValidationResult<RecordOf[D]> {
+  const schema: z.ZodType = recordSchemas[dataset]
+  const result: ValidationResult<RecordOf[D]> = { valid: [], rejected: [] }
+  for (const record of data) {
+    const parsed = schema.safeParse(record)
+    if (parsed.success) result.valid.push(parsed.data as RecordOf[D])
+    else result.rejected.push({ record, reason: describeIssues(parsed.error) })
+  }
+  return result
+}
