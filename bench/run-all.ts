@@ -3,7 +3,7 @@
  * each result, and writes them with the machine and versions to docs/benchmarks.md.
  */
 import { execSync } from 'node:child_process'
-import { readdirSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import type { Bench, BenchResult } from './types.js'
@@ -34,7 +34,8 @@ function version(cmd: string): string {
   }
 }
 
-const pkg = (name: string) => version(`node -p "require('${name}/package.json').version"`)
+const pkg = (name: string) =>
+  JSON.parse(readFileSync(join(here, '..', 'node_modules', name, 'package.json'), 'utf8')).version as string
 const lines = [
   '# Benchmarks',
   '',

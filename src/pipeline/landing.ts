@@ -4,7 +4,6 @@
  * its line number. `formatLandingLine` is the writer's half.
  */
 import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { PassThrough, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
@@ -65,13 +64,12 @@ export interface LandingLine {
  * @throws DataValidationError (65) naming the line number and what is wrong with it.
  */
 export async function* readLanding(input: Readable, name: string): AsyncGenerator<LandingLine> {
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
   let line = 0
   try {
-    for await (const text of lines) {
+    for await (const raw of splitLines(input)) {
+      const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw
       line += 1
       if (text.trim() === '') continue
-      if (text.length > MAX_LINE_BYTES) throw bad(name, line, `longer than ${MAX_LINE_BYTES} bytes`)
       let json: unknown
       try {
         json = JSON.parse(text)
@@ -92,10 +90,32 @@ export async function* readLanding(input: Readable, name: string): AsyncGenerato
     ) {
       throw bad(name, line + 1, 'broken gzip data')
     }
+    if ((error as Error).message === LINE_TOO_LONG) throw bad(name, line + 1, `longer than ${MAX_LINE_BYTES} bytes`)
     throw error
-  } finally {
-    lines.close()
   }
+}
+
+const LINE_TOO_LONG = 'landing line too long'
+
+/**
+ * Lines of a stream, pulled chunk by chunk so back-pressure holds (readline's iterator reads ahead without
+ * bound when the consumer is slower than the disk). A line over MAX_LINE_BYTES is an error, not a buffer.
+ */
+async function* splitLines(input: Readable): AsyncGenerator<string> {
+  let rest = ''
+  for await (const chunk of input.setEncoding('utf8') as AsyncIterable<string>) {
+    let start = 0
+    let newline = chunk.indexOf('\n')
+    while (newline !== -1) {
+      yield rest + chunk.slice(start, newline)
+      rest = ''
+      start = newline + 1
+      newline = chunk.indexOf('\n', start)
+    }
+    rest += chunk.slice(start)
+    if (rest.length > MAX_LINE_BYTES) throw new Error(LINE_TOO_LONG)
+  }
+  if (rest !== '') yield rest
 }
 
 function bad(name: string, line: number, reason: string): DataValidationError {

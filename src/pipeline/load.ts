@@ -3,6 +3,7 @@
  * line inside one transaction, so memory stays flat and a bad line rolls back everything before it.
  */
 import type { Readable } from 'node:stream'
+import { BulkWriter } from '../warehouse/bulk.js'
 import type { Warehouse } from '../warehouse/connect.js'
 import { loadAnswer } from '../warehouse/loader.js'
 import { finishRun, startRun } from '../warehouse/runs.js'
@@ -39,14 +40,18 @@ export async function loadLandingFile(
   const datasets = new Set<string>()
   try {
     await sql.begin(async (tx) => {
+      // asset_history's key is (asset_id, interval, ts): three leading columns.
+      const history = new BulkWriter(tx, schema, warehouse.kind, 3)
       for await (const { answer } of readLanding(input, options.name)) {
         if (options.signal?.aborted) throw options.signal.reason
-        const loaded = await loadAnswer(tx, schema, answer, runId)
+        const loaded = await loadAnswer(tx, schema, answer, runId, { history })
         result.lines += 1
         result.rows[answer.dataset] = (result.rows[answer.dataset] ?? 0) + loaded.rows
         result.rejected += loaded.rejected
         datasets.add(answer.dataset)
       }
+      await history.flush()
+      if (datasets.has('history')) result.rows.history = history.inserted
     })
   } catch (error) {
     const status = options.signal?.aborted ? 'interrupted' : 'failed'

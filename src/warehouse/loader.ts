@@ -4,6 +4,7 @@
  * `rejected_records`. Callers own the transaction: every function here takes the transaction's `sql`.
  */
 import { type Answer, type Asset, type Exchange, validateRecords } from '../coincap/index.js'
+import type { BulkWriter } from './bulk.js'
 import type { Db } from './connect.js'
 import { ensurePartitions, type PartitionedTable } from './partitions.js'
 import {
@@ -118,9 +119,16 @@ async function keepRejected(
 
 /**
  * Loads one answer (one landing line) inside the caller's transaction. Idempotent: loading the same
- * answer again inserts nothing.
+ * answer again inserts nothing. With `bulk`, history rows go to that writer (and are counted there, not in
+ * the returned `rows`) so a large file loads in big batches.
  */
-export async function loadAnswer(sql: Db, schema: string, answer: Answer, runId: number | null): Promise<AnswerLoad> {
+export async function loadAnswer(
+  sql: Db,
+  schema: string,
+  answer: Answer,
+  runId: number | null,
+  bulk?: { history?: BulkWriter },
+): Promise<AnswerLoad> {
   const observedAt = new Date(answer.timestamp).toISOString()
   const ts = answer.timestamp
   let columns: Columns
@@ -160,6 +168,10 @@ export async function loadAnswer(sql: Db, schema: string, answer: Answer, runId:
     }
   }
   await keepRejected(sql, schema, answer, rejected, runId)
+  if (answer.dataset === 'history' && bulk?.history) {
+    await bulk.history.add(columns)
+    return { table: columns.table, rows: 0, rejected: rejected.length }
+  }
   const rows = await insertColumns(sql, schema, columns)
   return { table: columns.table, rows, rejected: rejected.length }
 }

@@ -18,8 +18,17 @@ export interface Columns {
   maxTime?: Date
 }
 
+const isoCache = new Map<number, string>()
+
+/** ISO text of a time in ms; memoised, because history loads repeat the same bucket times across assets. */
 function iso(ms: number): string {
-  return new Date(ms).toISOString()
+  let text = isoCache.get(ms)
+  if (text === undefined) {
+    if (isoCache.size >= 100_000) isoCache.clear()
+    text = new Date(ms).toISOString()
+    isoCache.set(ms, text)
+  }
+  return text
 }
 
 /** `updated` ms → UTC timestamp; 0 (a dead exchange) → null. */

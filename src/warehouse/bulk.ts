@@ -1,0 +1,170 @@
+/**
+ * Bulk loading of many rows of one table inside the caller's transaction, idempotently, as fast as each
+ * database allows. Rows are buffered to `batchRows` and then written:
+ * - on a server by COPY: straight into the table when no stored row can collide with the batch (one
+ *   indexed probe decides), otherwise into a temporary table and then `insert ... on conflict do nothing`;
+ * - on the embedded database by `insert ... select from unnest(...)`, since COPY FROM STDIN over the
+ *   PGlite socket breaks the connection.
+ */
+import { pipeline } from 'node:stream/promises'
+import type { Db } from './connect.js'
+import { insertColumns } from './loader.js'
+import { ensurePartitions, type PartitionedTable } from './partitions.js'
+import type { Columns } from './rows.js'
+
+/** Rows buffered before a write: large enough for COPY to shine, small enough for flat memory. */
+export const BULK_BATCH_ROWS = 50_000
+
+/** Escapes one cell for COPY's text format. */
+function copyCell(cell: unknown): string {
+  if (cell === null || cell === undefined) return '\\N'
+  const text = String(cell)
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
+    : text
+}
+
+function plainCell(cell: unknown): string {
+  return cell === null || cell === undefined ? '\\N' : String(cell)
+}
+
+/** The first `n` cells of a row as one string key. */
+function keyOf(row: readonly unknown[], n: number): string {
+  let key = String(row[0])
+  for (let i = 1; i < n; i++) key += `\u0000${String(row[i])}`
+  return key
+}
+
+/** Buffers rows of one table and writes them in bulk; `inserted` counts rows that were new. */
+export class BulkWriter {
+  inserted = 0
+  private pending: Columns | undefined
+  private readonly keyColumns: number
+
+  constructor(
+    private readonly sql: Db,
+    private readonly schema: string,
+    private readonly kind: 'server' | 'embedded',
+    /** How many leading columns form the primary key (asset_history: asset_id, interval, ts). */
+    keyColumns: number,
+    private readonly batchRows = BULK_BATCH_ROWS,
+  ) {
+    this.keyColumns = keyColumns
+  }
+
+  /** Adds rows; writes a batch once enough are buffered. */
+  async add(columns: Columns): Promise<void> {
+    if (columns.values.length === 0) return
+    const p = this.pending
+    if (!p) {
+      this.pending = { ...columns, values: [...columns.values] }
+    } else {
+      for (const row of columns.values) p.values.push(row)
+      if (columns.minTime && (!p.minTime || columns.minTime < p.minTime)) p.minTime = columns.minTime
+      if (columns.maxTime && (!p.maxTime || columns.maxTime > p.maxTime)) p.maxTime = columns.maxTime
+    }
+    if (this.pending!.values.length >= this.batchRows) await this.flush()
+  }
+
+  /** Writes whatever is buffered. Call before the transaction commits. */
+  async flush(): Promise<void> {
+    const batch = this.pending
+    this.pending = undefined
+    if (!batch || batch.values.length === 0) return
+    if (this.kind === 'embedded') {
+      this.inserted += await insertColumns(this.sql, this.schema, batch)
+      return
+    }
+    if (batch.minTime && batch.maxTime) {
+      await ensurePartitions(this.sql, this.schema, batch.table as PartitionedTable, batch.minTime, batch.maxTime)
+    }
+    const unique = this.dedupe(batch)
+    if (await this.mayCollide(unique)) {
+      this.inserted += await this.copyViaStage(unique)
+    } else {
+      await this.copyInto(`"${this.schema}".${unique.table}`, unique)
+      this.inserted += unique.values.length
+    }
+  }
+
+  /** Drops rows whose key repeats within the batch (COPY straight into the table would fail on them). */
+  private dedupe(batch: Columns): Columns {
+    const seen = new Set<string>()
+    const values = batch.values.filter((row) => {
+      const key = keyOf(row, this.keyColumns)
+      if (seen.has(key)) return false
+      seen.add(key)
+      return true
+    })
+    return { ...batch, values }
+  }
+
+  /** Whether any stored row shares a key prefix and falls in the batch's time range. */
+  private async mayCollide(batch: Columns): Promise<boolean> {
+    const prefix = this.keyColumns - 1
+    const timeColumn = batch.names[prefix]!
+    const groups = new Map<string, Columns['values'][number]>()
+    for (const row of batch.values) {
+      const key = keyOf(row, prefix)
+      if (!groups.has(key)) groups.set(key, row)
+    }
+    const keys = [...groups.values()].map((row) => row.slice(0, prefix).map(String))
+    const conditions = batch.names
+      .slice(0, prefix)
+      .map((name, i) => `t.${name} = k.c${i}`)
+      .join(' and ')
+    const unnest = batch.names
+      .slice(0, prefix)
+      .map((_, i) => `$${i + 1}::text[]`)
+      .join(', ')
+    const aliases = batch.names
+      .slice(0, prefix)
+      .map((_, i) => `c${i}`)
+      .join(', ')
+    const [row] = await this.sql.unsafe(
+      `select exists (
+         select 1 from unnest(${unnest}) as k(${aliases})
+         join "${this.schema}".${batch.table} t on ${conditions}
+         and t.${timeColumn} between $${prefix + 1}::timestamptz and $${prefix + 2}::timestamptz
+       ) as hit`,
+      [...batch.names.slice(0, prefix).map((_, i) => keys.map((k) => k[i]!)), batch.minTime, batch.maxTime] as never[],
+    )
+    return Boolean(row?.hit)
+  }
+
+  private async copyInto(target: string, batch: Columns): Promise<void> {
+    const stream = await this.sql.unsafe(`copy ${target} (${batch.names.join(', ')}) from stdin`).writable()
+    const rows = batch.values
+    // Only text columns can hold a tab, newline or backslash; numbers and times are written as they are.
+    const cell = batch.types.map((type) => (type === 'text' || type === 'jsonb' ? copyCell : plainCell))
+    async function* lines() {
+      const chunk = 2000
+      for (let i = 0; i < rows.length; i += chunk) {
+        let text = ''
+        const end = Math.min(i + chunk, rows.length)
+        for (let r = i; r < end; r++) {
+          const row = rows[r]!
+          let line = cell[0]!(row[0])
+          for (let c = 1; c < row.length; c++) line += `\t${cell[c]!(row[c])}`
+          text += `${line}\n`
+        }
+        yield text
+      }
+    }
+    await pipeline(lines, stream)
+  }
+
+  private async copyViaStage(batch: Columns): Promise<number> {
+    const stage = `crypto_etl_stage_${batch.table}`
+    await this.sql.unsafe(
+      `create temp table if not exists ${stage} (like "${this.schema}".${batch.table} including defaults) on commit drop`,
+    )
+    await this.sql.unsafe(`truncate ${stage}`)
+    await this.copyInto(stage, batch)
+    const result = await this.sql.unsafe(
+      `insert into "${this.schema}".${batch.table} (${batch.names.join(', ')})
+       select ${batch.names.join(', ')} from ${stage} on conflict do nothing`,
+    )
+    return result.count
+  }
+}
