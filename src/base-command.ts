@@ -116,7 +116,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       apiUrl = server.url
       apiKey = 'demo-key-not-a-secret'
     }
-    return new CoincapClient({ apiUrl, apiKey, log: this.logger, signal: this.abortController.signal })
+    return new CoincapClient({
+      apiUrl,
+      apiKey,
+      retries: this.settings.apiRetries,
+      timeoutMs: this.settings.apiTimeoutMs,
+      log: this.logger,
+      signal: this.abortController.signal,
+    })
   }
 
   /** Registers work to do on the way out (after the command, before the warehouse closes). */

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { parse as parseEnvFile } from 'dotenv'
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
+import { parseDuration } from './time.js'
 
 export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'
 export const DEFAULT_SCHEMA = 'coincap'
@@ -55,6 +56,8 @@ export const settingsSchema = z.object({
   COINCAP_API_KEY: z.string().optional(),
   COINCAP_API_URL: httpUrl,
   CRYPTO_ETL_LOG_FORMAT: z.enum(['text', 'json']),
+  CRYPTO_ETL_API_RETRIES: z.coerce.number().int().min(0).max(20),
+  CRYPTO_ETL_API_TIMEOUT: z.string().refine((v) => parseDuration(v) !== undefined, 'must be a duration such as 30s'),
   DEBUG: z.string().optional(),
 })
 
@@ -76,6 +79,10 @@ export interface Settings {
   schema: string
   apiKey?: string
   apiUrl: string
+  /** Retries of a failed CoinCap call (429, 5xx, timeouts) before exit 69. */
+  apiRetries: number
+  /** Time limit of one CoinCap request, in ms. */
+  apiTimeoutMs: number
   logFormat: 'text' | 'json'
   verbose: boolean
   quiet: boolean
@@ -144,6 +151,8 @@ export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = pr
     CRYPTO_ETL_SCHEMA: DEFAULT_SCHEMA,
     COINCAP_API_URL: DEFAULT_API_URL,
     CRYPTO_ETL_LOG_FORMAT: 'text',
+    CRYPTO_ETL_API_RETRIES: '5',
+    CRYPTO_ETL_API_TIMEOUT: '30s',
   }
   for (const key of Object.keys(settingsSchema.shape)) {
     const value = fromFlags[key] ?? fromEnv[key] ?? fromFile[key]
@@ -177,6 +186,8 @@ export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = pr
     schema: s.CRYPTO_ETL_SCHEMA,
     apiKey: s.COINCAP_API_KEY,
     apiUrl: s.COINCAP_API_URL.replace(/\/+$/, ''),
+    apiRetries: s.CRYPTO_ETL_API_RETRIES,
+    apiTimeoutMs: parseDuration(s.CRYPTO_ETL_API_TIMEOUT)!,
     logFormat: s.CRYPTO_ETL_LOG_FORMAT,
     verbose: Boolean(flags.verbose) || Boolean(s.DEBUG),
     quiet: Boolean(flags.quiet),

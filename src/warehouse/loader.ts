@@ -58,8 +58,8 @@ async function upsertAssets(sql: Db, schema: string, assets: Asset[], observedAt
   // Names and symbols follow the newest observation, so loading an old file never rolls them back.
   await sql.unsafe(
     `insert into "${schema}".assets as d (asset_id, symbol, name, explorer, tokens, first_seen_at, last_seen_at)
-     select id, symbol, name, explorer, tokens, $6::timestamptz, $6::timestamptz
-     from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) as u(id, symbol, name, explorer, tokens)
+     select id, symbol, name, explorer, tokens::jsonb, $6::timestamptz, $6::timestamptz
+     from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as u(id, symbol, name, explorer, tokens)
      on conflict (asset_id) do update set
        symbol = case when excluded.last_seen_at >= d.last_seen_at then excluded.symbol else d.symbol end,
        name = case when excluded.last_seen_at >= d.last_seen_at then excluded.name else d.name end,
@@ -104,8 +104,8 @@ async function keepRejected(
   if (rejected.length === 0) return
   await sql.unsafe(
     `insert into "${schema}".rejected_records (run_id, dataset, observed_at, reason, record)
-     select $1::bigint, $2::text, $3::timestamptz, reason, record
-     from unnest($4::text[], $5::jsonb[]) as u(reason, record)
+     select $1::bigint, $2::text, $3::timestamptz, reason, record::jsonb
+     from unnest($4::text[], $5::text[]) as u(reason, record)
      on conflict do nothing`,
     [
       runId,
