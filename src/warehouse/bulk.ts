@@ -39,6 +39,8 @@ function keyOf(row: readonly unknown[], n: number): string {
 export class BulkWriter {
   inserted = 0
   private pending: Columns | undefined
+  /** The batch being written while the next one is parsed: the server ingests as JavaScript works. */
+  private writing: Promise<void> | undefined
   private readonly keyColumns: number
 
   constructor(
@@ -63,14 +65,31 @@ export class BulkWriter {
       if (columns.minTime && (!p.minTime || columns.minTime < p.minTime)) p.minTime = columns.minTime
       if (columns.maxTime && (!p.maxTime || columns.maxTime > p.maxTime)) p.maxTime = columns.maxTime
     }
-    if (this.pending!.values.length >= this.batchRows) await this.flush()
+    if (this.pending!.values.length >= this.batchRows) await this.startWrite()
   }
 
-  /** Writes whatever is buffered. Call before the transaction commits. */
+  /** Writes whatever is buffered and waits for every write. Call before the transaction commits. */
   async flush(): Promise<void> {
+    await this.startWrite()
+    await this.writing
+    this.writing = undefined
+  }
+
+  /** Waits for the previous batch, then starts writing the buffered one without waiting for it. */
+  private async startWrite(): Promise<void> {
+    await this.writing
     const batch = this.pending
     this.pending = undefined
-    if (!batch || batch.values.length === 0) return
+    if (!batch || batch.values.length === 0) {
+      this.writing = undefined
+      return
+    }
+    const writing = this.write(batch)
+    writing.catch(() => {}) // surfaced by the next await of `this.writing`
+    this.writing = writing
+  }
+
+  private async write(batch: Columns): Promise<void> {
     if (this.kind === 'embedded') {
       this.inserted += await insertColumns(this.sql, this.schema, batch)
       return
