@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs'
-import { rename } from 'node:fs/promises'
+import { rename, rm } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import { Flags } from '@oclif/core'
@@ -37,13 +37,22 @@ export default class Extract extends BaseCommand<typeof Extract> {
       sink = output?.endsWith('.gz') ? createGzip() : file
       if (sink !== file) sink.pipe(file)
     }
-    const result = await extract(client, selectionFromFlags(this.flags), sink)
-    if (file && partial && output) {
-      await new Promise<void>((resolve, reject) => {
-        file.once('finish', resolve).once('error', reject)
-        sink.end()
-      })
-      await rename(partial, output)
+    let result: ExtractResult
+    try {
+      result = await extract(client, selectionFromFlags(this.flags), sink)
+      if (file && partial && output) {
+        await new Promise<void>((resolve, reject) => {
+          file.once('finish', resolve).once('error', reject)
+          sink.end()
+        })
+        await rename(partial, output)
+      }
+    } catch (error) {
+      if (partial) {
+        file?.destroy()
+        await rm(partial, { force: true })
+      }
+      throw error
     }
     const summary = `extracted ${result.answers} answers (${Object.entries(result.records)
       .map(([d, n]) => `${d} ${n}`)

@@ -13,7 +13,7 @@ import { ensurePartitions, type PartitionedTable } from './partitions.js'
 import type { Columns } from './rows.js'
 
 /** Rows buffered before a write: large enough for COPY to shine, small enough for flat memory. */
-export const BULK_BATCH_ROWS = 50_000
+export const BULK_BATCH_ROWS = 20_000
 
 /** Escapes one cell for COPY's text format. */
 function copyCell(cell: unknown): string {

@@ -148,6 +148,29 @@ describe('run and load on the server', () => {
     expect(await viaFiles.count('rate_snapshots')).toBe(16)
   })
 
+  it('loads a landing file from stdin', async () => {
+    server = await startFixtureServer({ now: () => FIXED_NOW })
+    const t = await prepare('server', server)
+    const extracted = await runCli(['extract', '--datasets', 'rates'], { env: t.env })
+    expect(extracted.code).toBe(0)
+    expect(extracted.stdout.trim().split('\n')).toHaveLength(1)
+    const loaded = await runCli(['load', '-', '--json'], { env: t.env, input: extracted.stdout })
+    expect(loaded.code).toBe(0)
+    expect(JSON.parse(loaded.stdout)).toMatchObject({ lines: 1, rows: { rates: 16 }, rejected: 0 })
+    expect(await t.count('rate_snapshots')).toBe(16)
+  })
+
+  it('leaves no output file when extract fails', async () => {
+    server = await startFixtureServer()
+    const t = await prepare('server', server)
+    await server.close()
+    const file = join(dir, 'never.ndjson')
+    const r = await runCli(['extract', '--output', file], { env: { ...t.env, CRYPTO_ETL_API_RETRIES: '0' } })
+    expect(r.code).toBe(69)
+    await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(readFile(`${file}.partial`)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('keeps a bad record in rejected_records and loads the rest of its page', async () => {
     const fixture = JSON.parse(await readFile(new URL('../../fixtures/coincap/assets.json', import.meta.url), 'utf8'))
     fixture.data[1].priceUsd = 2942.23 // a number where CoinCap sends a string
