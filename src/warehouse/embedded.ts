@@ -31,6 +31,11 @@ export interface EmbeddedServer {
 
 const PGDATA = 'pgdata'
 
+/** Whether `dataDir` already holds an embedded database (so opening it will not create one). */
+export function embeddedExists(dataDir: string): boolean {
+  return existsSync(join(dataDir, PGDATA))
+}
+
 async function acquireLock(dataDir: string, waitMs: number): Promise<() => Promise<void>> {
   const retries = Math.max(0, Math.ceil(waitMs / 250))
   try {

@@ -48,3 +48,15 @@ export async function finishRun(
       error = ${outcome.error ? maskSecrets(outcome.error, secrets).slice(0, 2000) : null}
     where run_id = ${runId}`
 }
+
+/** Per set of datasets, the `ok` runs since `since` that counted credits, and their average credits. */
+export async function creditsOfRecentRuns(
+  sql: Db,
+  since: Date,
+): Promise<{ datasets: string[]; runs: number; credits: number }[]> {
+  return sql<{ datasets: string[]; runs: number; credits: number }[]>`
+    select datasets, count(*)::int as runs, round(avg(api_credits))::int as credits
+    from etl_runs
+    where command = 'run' and status = 'ok' and api_credits > 0 and started_at >= ${since}
+    group by datasets`
+}

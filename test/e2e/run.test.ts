@@ -284,7 +284,7 @@ describe('run and load on the server', () => {
   it('exits 77 with a hint naming COINCAP_API_KEY when no key is set', async () => {
     server = await startFixtureServer()
     const t = await prepare('server', server)
-    const r = await runCli(['run'], { env: { ...t.env, COINCAP_API_KEY: undefined } as Record<string, string> })
+    const r = await runCli(['run'], { env: { ...t.env, COINCAP_API_KEY: undefined } })
     expect(r.code).toBe(77)
     expect(r.stderr).toContain('COINCAP_API_KEY')
     expect(server.requests).toHaveLength(0)

@@ -1,0 +1,91 @@
+import { type SpawnSyncOptions, spawnSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { cleanEnv } from '../helpers/cli.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+/** What the copy of the working tree leaves out: it links node_modules, and prepack makes dist and the manifest. */
+const NOT_COPIED = new Set(['node_modules', 'dist', '.git', 'scratch', 'coverage', 'oclif.manifest.json'])
+
+const work = mkdtempSync(join(tmpdir(), 'crypto-etl-pack-'))
+afterAll(() => rm(work, { recursive: true, force: true }))
+
+function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 180_000, ...options })
+  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) }
+}
+
+interface PackInfo {
+  filename: string
+  size: number
+  unpackedSize: number
+  entryCount: number
+  files: { path: string }[]
+}
+
+describe('the npm package', () => {
+  it('packs into a small tarball that installs into an empty prefix and answers --version, --help and migrate', () => {
+    // Pack a copy of the working tree, so the build prepack runs never swaps the dist/ other tests are using.
+    const copy = join(work, 'tree')
+    cpSync(ROOT, copy, { recursive: true, filter: (src) => !NOT_COPIED.has(relative(ROOT, src).split(sep)[0]!) })
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
+    const pack = run('npm', ['pack', '--pack-destination', work, '--json'], { cwd: copy })
+    expect(pack.status, pack.stderr).toBe(0)
+    // `oclif manifest` (in prepack) prints a line before npm's JSON.
+    const [info] = JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as PackInfo[]
+    const paths = info!.files.map((f) => f.path)
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'bin/run.js',
+        'oclif.manifest.json',
+        'sql/migrations/00001_warehouse.sql',
+        'dist/commands/run.js',
+        'dist/commands/schedule.js',
+        'package.json',
+      ]),
+    )
+    expect(paths.filter((p) => /^(src|test|bench|scratch|node_modules)\//.test(p))).toEqual([])
+    expect(info!.size).toBeLessThan(1_000_000)
+
+    const prefix = join(work, 'prefix')
+    const started = performance.now()
+    const install = run(
+      'npm',
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        join(work, info!.filename),
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+      ],
+      { cwd: work },
+    )
+    const installMs = Math.round(performance.now() - started)
+    expect(install.status, install.stderr).toBe(0)
+    console.log(
+      `crypto-etl ${version}: tarball ${info!.size} bytes (${info!.unpackedSize} unpacked, ${info!.entryCount} files); npm install --global into an empty prefix: ${installMs} ms`,
+    )
+
+    // The installed command, from a folder outside the repository, as a user would run it.
+    const bin = join(prefix, 'bin', 'crypto-etl')
+    const cli = (args: string[], extra: Record<string, string> = {}) =>
+      run(bin, args, { cwd: work, env: cleanEnv(extra), timeout: 60_000 })
+    const versionOut = cli(['--version'])
+    expect(versionOut.status, versionOut.stderr).toBe(0)
+    expect(versionOut.stdout).toMatch(new RegExp(`^crypto-etl/${version.replaceAll('.', '\\.')} `))
+    const help = cli(['--help'])
+    expect(help.status, help.stderr).toBe(0)
+    for (const command of ['run', 'migrate', 'schedule']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'))
+    const migrate = cli(['migrate'], { CRYPTO_ETL_DATA_DIR: join(work, 'data') })
+    expect(migrate.status, migrate.stderr).toBe(0)
+    expect(migrate.stdout).toMatch(/^applied 00001_warehouse$/m)
+  }, 240_000)
+})

@@ -1,0 +1,278 @@
+import { spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse as parseEnvFile } from 'dotenv'
+import postgres from 'postgres'
+import { afterAll, describe, expect, it } from 'vitest'
+import { resolveSettings } from '../../src/config/settings.js'
+import { connectWarehouse } from '../../src/warehouse/connect.js'
+import { BIN, runCli } from '../helpers/cli.js'
+import { TEST_DATABASE_URL } from '../helpers/env.js'
+import { copyEmbeddedTemplate, uniqueSchema } from '../helpers/warehouse.js'
+
+const CLI = realpathSync(BIN)
+const cleanups: (() => Promise<unknown>)[] = []
+afterAll(async () => {
+  for (const fn of cleanups) await fn()
+})
+
+/** A home folder of its own, with an env file (mode 600) holding `lines`. */
+function newHome(lines: string[] = []): { home: string; envFile: string; env: Record<string, string | undefined> } {
+  const home = mkdtempSync(join(tmpdir(), 'crypto-etl-schedule-'))
+  cleanups.push(() => rm(home, { recursive: true, force: true }))
+  const envFile = join(home, 'etl.env')
+  writeFileSync(envFile, lines.map((l) => `${l}\n`).join(''))
+  chmodSync(envFile, 0o600)
+  return { home, envFile, env: { HOME: home, XDG_CONFIG_HOME: undefined, XDG_STATE_HOME: undefined } }
+}
+
+/** The environment cron gives a job: HOME, LOGNAME, SHELL and a PATH where, here, node cannot be found. */
+const cronEnv = (home: string) => ({ HOME: home, LOGNAME: 'ann', SHELL: '/bin/sh', PATH: '/nonexistent' })
+
+const commandLines = (stdout: string) => stdout.split('\n').filter((l) => l && !l.startsWith('#'))
+
+/** Reads the runs recorded in an embedded data directory. */
+async function embeddedRuns(dataDir: string) {
+  const warehouse = await connectWarehouse(resolveSettings({}, { CRYPTO_ETL_DATA_DIR: dataDir }), {
+    lockWaitMs: 10_000,
+  })
+  try {
+    return await warehouse.sql<{ command: string; status: string; datasets: string[] }[]>`
+      select command, status, datasets from etl_runs order by run_id`
+  } finally {
+    await warehouse.close()
+  }
+}
+
+const hasSystemdAnalyze = !spawnSync('systemd-analyze', ['--version']).error
+
+describe('schedule --format cron', () => {
+  it('prints a crontab line with five time fields, absolute node and CLI paths, the env file and a log file', async () => {
+    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const r = await runCli(['schedule', '--every', '5m', '--env-file', envFile], { env })
+    expect(r.code, r.stderr).toBe(0)
+    const [line, ...more] = commandLines(r.stdout)
+    expect(more).toEqual([])
+    const fields = line!.split(' ')
+    expect(fields.slice(0, 5).join(' ')).toMatch(/^(\*\/5|[1-4]-59\/5) \* \* \* \*$/)
+    expect(fields.slice(5).join(' ')).toBe(
+      `${process.execPath} ${CLI} run --datasets assets,exchanges,rates --env-file ${envFile} --log-format json >> ${home}/.local/state/crypto-etl/cron.log 2>&1`,
+    )
+    expect(r.stderr).toContain('  total 328,320 a month: the Professional plan (675,000) covers it.')
+    expect(r.stderr).toContain("warn: 328,320 credits a month exceeds CoinCap's free tier (4,000)")
+    expect(r.stdout + r.stderr).not.toContain('k-123456')
+  })
+
+  it("runs the printed command under cron's bare environment, reading the env file and logging to the file", async () => {
+    const dataDir = await copyEmbeddedTemplate()
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
+    const { home, envFile, env } = newHome([`CRYPTO_ETL_DATA_DIR=${dataDir}`])
+    const r = await runCli(['schedule', '--every', '1h', '--env-file', envFile, '--', '--demo'], { env })
+    expect(r.code, r.stderr).toBe(0)
+    const logDir = join(home, '.local', 'state', 'crypto-etl')
+    expect(r.stderr).toContain(`Create the log folder first: mkdir -p ${logDir}`)
+    mkdirSync(logDir, { recursive: true })
+    const command = commandLines(r.stdout)[0]!.replace(/^(\S+ ){5}/, '')
+    const job = spawnSync('/bin/sh', ['-c', command], { env: cronEnv(home), encoding: 'utf8', timeout: 60_000 })
+    expect(job.status).toBe(0)
+    expect(job.stdout + job.stderr).toBe('')
+    const log = readFileSync(join(logDir, 'cron.log'), 'utf8')
+    expect(log).toMatch(/^\{"time":"[^"]+","level":"info","msg":/m)
+    expect(await embeddedRuns(dataDir)).toEqual([
+      { command: 'run --demo', status: 'ok', datasets: ['assets', 'exchanges', 'rates'] },
+    ])
+  })
+
+  it("installs into the user's crontab through crontab, keeping other lines and replacing its own block", async () => {
+    const { home, envFile, env } = newHome()
+    const fakeBin = join(home, 'bin')
+    mkdirSync(fakeBin)
+    const store = join(home, 'crontab.txt')
+    writeFileSync(
+      join(fakeBin, 'crontab'),
+      [
+        '#!/bin/sh',
+        'if [ "$1" = "-l" ]; then',
+        '  if [ -f "$FAKE_CRONTAB" ]; then cat "$FAKE_CRONTAB"; else echo "no crontab for ann" >&2; exit 1; fi',
+        'elif [ "$1" = "-" ]; then cat > "$FAKE_CRONTAB"',
+        'else exit 2; fi',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    )
+    const withCrontab = { ...env, PATH: `${fakeBin}:${process.env.PATH}`, FAKE_CRONTAB: store }
+
+    const first = await runCli(['schedule', '--every', '1h', '--env-file', envFile, '--install'], { env: withCrontab })
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stderr).toContain('Added the crypto-etl block to your crontab (crontab -l shows it).')
+    expect(readFileSync(store, 'utf8')).toBe(first.stdout)
+    expect(existsSync(join(home, '.local', 'state', 'crypto-etl'))).toBe(true)
+
+    writeFileSync(store, `MAILTO=ann\n${readFileSync(store, 'utf8')}0 3 * * * /usr/local/bin/backup\n`)
+    const second = await runCli(['schedule', '--every', '15m', '--env-file', envFile, '--install'], {
+      env: withCrontab,
+    })
+    expect(second.code).toBe(0)
+    expect(second.stderr).toContain('Replaced the crypto-etl block in your crontab')
+    expect(readFileSync(store, 'utf8')).toBe(`MAILTO=ann\n${second.stdout}0 3 * * * /usr/local/bin/backup\n`)
+  })
+
+  it('refuses a cadence cron cannot run evenly, in one line, exit 2', async () => {
+    const { env } = newHome()
+    const r = await runCli(['schedule', '--every', '7m'], { env })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('Error: cron cannot run assets,exchanges,rates every 7m evenly; use 6m or 10m.\n')
+    expect(r.stdout).toBe('')
+  })
+
+  it("checks the flags after -- with run's own parser (exit 2)", async () => {
+    const { env } = newHome()
+    const r = await runCli(['schedule', '--every', '5m', '--', '--limt', '5'], { env })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('Error: After --: Nonexistent flag: --limt\nSee crypto-etl run --help.\n')
+  })
+
+  it('refuses an API key after -- without repeating it (exit 2)', async () => {
+    const { env } = newHome()
+    const r = await runCli(['schedule', '--every', '5m', '--', '--api-key', 'sk-live-998877'], { env })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^Error: --api-key does not belong after --/)
+    expect(r.stdout + r.stderr).not.toContain('sk-live-998877')
+  })
+
+  it('names settings of this shell that cron would not see', async () => {
+    const { envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const r = await runCli(['schedule', '--every', '1h', '--env-file', envFile], {
+      env: { ...env, CRYPTO_ETL_SCHEMA: 'market' },
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain(
+      `warn: cron will not see CRYPTO_ETL_SCHEMA (set in this shell or given as flags): put it in ${envFile}.`,
+    )
+  })
+})
+
+describe('schedule --format systemd', () => {
+  it('installs a service and timer per cadence that systemd-analyze accepts', async () => {
+    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const config = join(home, 'config')
+    const r = await runCli(
+      [
+        'schedule',
+        '--format',
+        'systemd',
+        '--dataset-every',
+        'assets=5m,exchanges=1h',
+        '--env-file',
+        envFile,
+        '--install',
+      ],
+      { env: { ...env, XDG_CONFIG_HOME: config } },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const unitDir = join(config, 'systemd', 'user')
+    const names = [
+      'crypto-etl-assets.service',
+      'crypto-etl-assets.timer',
+      'crypto-etl-exchanges.service',
+      'crypto-etl-exchanges.timer',
+    ]
+    for (const name of names)
+      expect(r.stdout).toContain(`# ${join(unitDir, name)}\n${readFileSync(join(unitDir, name), 'utf8')}`)
+    expect(r.stderr).toContain('  systemctl --user enable --now crypto-etl-assets.timer crypto-etl-exchanges.timer\n')
+    const calendars = names
+      .filter((n) => n.endsWith('.timer'))
+      .flatMap((n) => readFileSync(join(unitDir, n), 'utf8').match(/^OnCalendar=.*$/gm) ?? [])
+      .map((l) => l.slice('OnCalendar='.length))
+    expect(calendars).toHaveLength(2)
+    if (!hasSystemdAnalyze) return
+    const calendar = spawnSync('systemd-analyze', ['calendar', ...calendars], { encoding: 'utf8' })
+    expect(calendar.status, calendar.stderr).toBe(0)
+    const runtime = mkdtempSync(join(tmpdir(), 'crypto-etl-runtime-'))
+    cleanups.push(() => rm(runtime, { recursive: true, force: true }))
+    const verify = spawnSync('systemd-analyze', ['verify', '--user', ...names.map((n) => join(unitDir, n))], {
+      encoding: 'utf8',
+      env: { ...process.env, XDG_RUNTIME_DIR: runtime, HOME: home },
+    })
+    expect({ status: verify.status, stderr: verify.stderr }).toEqual({ status: 0, stderr: '' })
+  })
+
+  it('runs ExecStart with the variables of EnvironmentFile and nothing else', async () => {
+    const dataDir = await copyEmbeddedTemplate()
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
+    const { home, envFile, env } = newHome([`CRYPTO_ETL_DATA_DIR=${dataDir}`])
+    const r = await runCli(
+      ['schedule', '--format', 'systemd', '--every', '1h', '--env-file', envFile, '--', '--demo'],
+      {
+        env,
+      },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const execStart = r.stdout.match(/^ExecStart=(.*)$/m)![1]!
+    const environmentFile = r.stdout.match(/^EnvironmentFile=(.*)$/m)![1]!
+    expect(execStart).toBe(`${process.execPath} ${CLI} run --datasets assets,exchanges,rates --demo`)
+    expect(environmentFile).toBe(envFile)
+    // What systemd --user does: the words of ExecStart (all plain here), the file's variables, no PATH to rely on.
+    const [node, ...args] = execStart.split(' ')
+    const job = spawnSync(node!, args, {
+      env: { HOME: home, PATH: '/nonexistent', ...parseEnvFile(readFileSync(environmentFile)) },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(job.status, job.stderr).toBe(0)
+    expect(await embeddedRuns(dataDir)).toEqual([
+      { command: 'run --demo', status: 'ok', datasets: ['assets', 'exchanges', 'rates'] },
+    ])
+  })
+})
+
+describe('schedule cost', () => {
+  it('prices a cadence from the recent runs of the same datasets in the warehouse', async () => {
+    const schema = uniqueSchema('schedule_cost')
+    const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
+    cleanups.push(async () => {
+      await admin.unsafe(`drop schema if exists "${schema}" cascade`)
+      await admin.end()
+    })
+    const { env } = newHome()
+    const settings = { ...env, DATABASE_URL: TEST_DATABASE_URL, CRYPTO_ETL_SCHEMA: schema }
+    expect((await runCli(['migrate'], { env: settings })).code).toBe(0)
+    await admin.unsafe(`
+      insert into "${schema}".etl_runs (command, status, datasets, api_credits, started_at) values
+        ('run', 'ok', '{rates,assets,exchanges}', 30, now() - interval '1 hour'),
+        ('run', 'ok', '{assets,exchanges,rates}', 34, now() - interval '2 hours'),
+        ('run', 'failed', '{assets,exchanges,rates}', 100, now() - interval '3 hours'),
+        ('run', 'ok', '{assets,exchanges,rates}', 90, now() - interval '30 days'),
+        ('run', 'ok', '{assets}', 19, now() - interval '1 hour')`)
+    const r = await runCli(['schedule', '--every', '1h', '--budget', '20000', '--json'], { env: settings })
+    expect(r.code, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout)
+    expect(out.groups[0].cost).toEqual({ perRun: 32, runsPerMonth: 720, perMonth: 23_040, source: 'measured', runs: 2 })
+    expect(out.cost).toEqual({
+      perMonth: 23_040,
+      plan: 'Basic',
+      planCredits: 75_000,
+      budget: 20_000,
+      overBudget: true,
+      overFreeTier: true,
+    })
+    expect(r.stderr).toContain('warn: 23,040 credits a month exceeds your budget of 20,000.')
+  })
+
+  it('estimates from typical sizes without creating an embedded database', async () => {
+    const { home, env } = newHome()
+    const dataDir = join(home, 'no-database-here')
+    const r = await runCli(['schedule', '--every', '1d', '--data-dir', dataDir, '--json'], { env })
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).groups[0].cost).toEqual({
+      perRun: 38,
+      runsPerMonth: 30,
+      perMonth: 1140,
+      source: 'typical',
+    })
+    expect(existsSync(dataDir)).toBe(false)
+    expect(r.stderr).not.toContain('warn:')
+  })
+})
