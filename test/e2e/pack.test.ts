@@ -29,7 +29,7 @@ interface PackInfo {
 }
 
 describe('the npm package', () => {
-  it('packs into a small tarball that installs into an empty prefix and answers --version, --help and migrate', () => {
+  it('packs into a small tarball that installs into an empty prefix and answers --version, --help, migrate and run --demo', () => {
     // Pack a copy of the working tree, so the build prepack runs never swaps the dist/ other tests are using.
     const copy = join(work, 'tree')
     cpSync(ROOT, copy, { recursive: true, filter: (src) => !NOT_COPIED.has(relative(ROOT, src).split(sep)[0]!) })
@@ -87,5 +87,16 @@ describe('the npm package', () => {
     const migrate = cli(['migrate'], { CRYPTO_ETL_DATA_DIR: join(work, 'data') })
     expect(migrate.status, migrate.stderr).toBe(0)
     expect(migrate.stdout).toMatch(/^applied 00001_warehouse$/m)
+    // The demo needs nothing but the package: its fixtures, a loopback server and the embedded database.
+    const demo = cli(['run', '--demo', '--json'], { CRYPTO_ETL_DATA_DIR: join(work, 'data') })
+    expect(demo.status, demo.stderr).toBe(0)
+    expect(JSON.parse(demo.stdout)).toMatchObject({
+      status: 'ok',
+      datasets: [
+        { dataset: 'assets', rows: 100 },
+        { dataset: 'exchanges', rows: 14 },
+        { dataset: 'rates', rows: 16 },
+      ],
+    })
   }, 240_000)
 })
