@@ -12,6 +12,8 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[]): string {
   const table = new Table({
     head: columns.map((c) => c.header),
     colAligns: columns.map((c) => c.align ?? 'left'),
+    // No rule between rows: tables stay as tall as their data.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     style: { head: process.stdout.isTTY ? ['cyan'] : [], border: process.stdout.isTTY ? ['grey'] : [] },
   })
   for (const row of rows) table.push(columns.map((c) => c.value(row)))

@@ -1,0 +1,155 @@
+/**
+ * `query latest` on 30 days of five-minute snapshots of 2,000 assets (17.28 M rows) on the local
+ * server: the median of warm runs of the pipeline function, and the plan of the statement it sends,
+ * which must read an index rather than scan. Target: under 300 ms.
+ */
+import postgres from 'postgres'
+import { runQuery } from '../src/pipeline/query.js'
+import { getStatus } from '../src/pipeline/status.js'
+import type { Warehouse } from '../src/warehouse/connect.js'
+import { migrate } from '../src/warehouse/migrate.js'
+import type { BenchResult } from './types.js'
+
+const URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
+const ASSETS = 2000
+const DAYS = 30
+const RUNS = 15
+const TARGET_MS = 300
+
+interface PlanNode {
+  'Node Type': string
+  'Relation Name'?: string
+  'Index Name'?: string
+  'Actual Loops'?: number
+  Plans?: PlanNode[]
+}
+
+function walk(node: PlanNode, out: PlanNode[] = []): PlanNode[] {
+  out.push(node)
+  for (const child of node.Plans ?? []) walk(child, out)
+  return out
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  await fn()
+  const times: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now()
+    await fn()
+    times.push(performance.now() - started)
+  }
+  return Math.round(median(times) * 10) / 10
+}
+
+async function generate(sql: postgres.Sql, schema: string, end: Date): Promise<number> {
+  const start = new Date(end.getTime() - DAYS * 86_400_000)
+  await sql`insert into assets (asset_id, symbol, name, first_seen_at, last_seen_at)
+    select 'asset-' || i, 'S' || i, 'Asset ' || i, ${start}, ${end} from generate_series(1, ${ASSETS}) i`
+  await sql`insert into etl_runs (command, started_at, finished_at, status, datasets, api_credits)
+    values ('run', ${end}, ${end}, 'ok', '{assets,rates}', 3)`
+  const started = performance.now()
+  // One day per statement keeps each transaction (and the server's memory) to 576,000 rows.
+  for (let day = 0; day < DAYS; day++) {
+    const from = new Date(start.getTime() + day * 86_400_000 + 300_000)
+    const to = new Date(Math.min(from.getTime() + 86_400_000 - 300_000, end.getTime()))
+    await sql`select ensure_partitions(${schema}, 'asset_snapshots', ${from}, ${to})`
+    await sql`insert into asset_snapshots (asset_id, observed_at, rank, supply, market_cap_usd, volume_usd_24h,
+        price_usd, change_percent_24h, vwap_24h, run_id)
+      select 'asset-' || i, t, i, 1000000 * i, (1e12 / i)::numeric(38, 18), (1e10 / i)::numeric(38, 18),
+        (50000.0 / i * (1 + 0.01 * sin(extract(epoch from t) / 3600 + i)))::numeric(38, 18),
+        (5 * sin(extract(epoch from t) / 7200 + i))::numeric(20, 16), (50000.0 / i)::numeric(38, 18), 1
+      from generate_series(${from}::timestamptz, ${to}::timestamptz, interval '5 minutes') t
+      cross join generate_series(1, ${ASSETS}) i`
+    process.stderr.write(`  day ${day + 1}/${DAYS}\r`)
+  }
+  await sql`select ensure_partitions(${schema}, 'rate_snapshots', ${end}, ${end})`
+  await sql`insert into rate_snapshots (rate_id, observed_at, symbol, type, rate_usd)
+    values ('euro', ${end}, 'EUR', 'fiat', 1.16), ('united-states-dollar', ${end}, 'USD', 'fiat', 1)`
+  await sql`analyze asset_snapshots`
+  await sql`analyze assets`
+  return Math.round((performance.now() - started) / 1000)
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const schema = `bench_query_${Math.random().toString(36).slice(2, 8)}`
+  const statements: { text: string; params: unknown[] }[] = []
+  let capture = false
+  const sql = postgres(URL, {
+    max: 1,
+    onnotice: () => {},
+    connection: { search_path: schema },
+    debug: (_conn, text, params) => {
+      if (capture) statements.push({ text, params: params as unknown[] })
+    },
+  })
+  const warehouse: Warehouse = { sql, kind: 'server', schema, location: 'bench', close: () => sql.end() }
+  try {
+    await migrate(warehouse)
+    const end = new Date(Math.floor(Date.now() / 300_000) * 300_000)
+    const generateS = await generate(sql, schema, end)
+    const [count] = await sql<{ n: number }[]>`select count(*)::float8 as n from asset_snapshots`
+    const now = new Date(end.getTime() + 60_000)
+
+    const latestMs = await timed(() => runQuery(warehouse, { report: 'latest', now }))
+    const allMs = await timed(() => runQuery(warehouse, { report: 'latest', limit: ASSETS, now }))
+    const eurMs = await timed(() => runQuery(warehouse, { report: 'latest', currency: 'EUR', now }))
+    const symbolMs = await timed(() => runQuery(warehouse, { report: 'latest', symbols: ['S1', 'S2'], now }))
+    const moversMs = await timed(() => runQuery(warehouse, { report: 'movers', now }))
+    const statusMs = await timed(() => getStatus(warehouse, { now, maxAgeMs: 900_000 }))
+
+    // The plan of each statement `query latest` sends: the newest observed_at, then that observation.
+    capture = true
+    await runQuery(warehouse, { report: 'latest', now })
+    capture = false
+    const nodes: PlanNode[] = []
+    for (const s of statements) {
+      const [row] = await sql.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+        `explain (analyze, format json) ${s.text}`,
+        s.params as never[],
+      )
+      nodes.push(...walk(row!['QUERY PLAN'][0].Plan))
+    }
+    // Partitions the plan lists but never opens (Actual Loops 0) cost nothing: count those executed.
+    const scans = nodes.filter((n) => n['Relation Name']?.startsWith('asset_snapshots') && n['Actual Loops'])
+    const seqScans = scans.filter((n) => n['Node Type'] === 'Seq Scan').length
+    const indexScans = scans.filter((n) => n['Node Type'].startsWith('Index')).length
+    const partitions = new Set(scans.map((n) => n['Relation Name'])).size
+    for (const s of statements) {
+      const plan = await sql.unsafe<{ 'QUERY PLAN': string }[]>(
+        `explain (analyze, costs off) ${s.text}`,
+        s.params as never[],
+      )
+      process.stderr.write(`${s.text.replace(/\s+/g, ' ')}\n${plan.map((r) => r['QUERY PLAN']).join('\n')}\n`)
+    }
+    const met = latestMs < TARGET_MS && seqScans === 0 && indexScans > 0
+    return [
+      {
+        name: `query latest on ${(count!.n / 1e6).toFixed(2)} M asset snapshots (${ASSETS} assets × ${DAYS} d × 5 min)`,
+        metrics: {
+          'median ms': latestMs,
+          'all 2000 rows ms': allMs,
+          '--currency EUR ms': eurMs,
+          '--symbol (2) ms': symbolMs,
+          'index scans': indexScans,
+          'seq scans': seqScans,
+          'partitions opened': partitions,
+          'generate s': generateS,
+        },
+        verdict: `${latestMs} ms ${latestMs < TARGET_MS ? '<' : '>='} ${TARGET_MS} ms, ${seqScans === 0 ? 'index only, no scan' : `${seqScans} seq scan(s)`}: ${met ? 'met' : 'NOT met'}`,
+      },
+      {
+        name: 'query movers (24 h) and status on the same 17 M rows',
+        metrics: { 'movers median ms': moversMs, 'status median ms': statusMs },
+        verdict: 'no target (informational)',
+      },
+    ]
+  } finally {
+    await sql.unsafe(`drop schema if exists "${schema}" cascade`).catch(() => {})
+    await sql.end()
+  }
+}

@@ -1,0 +1,351 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { UsageError } from '../../src/errors.js'
+import { type QueryOptions, runQuery } from '../../src/pipeline/query.js'
+import { renderQuery, toCsv } from '../../src/ui/query.js'
+import { findHistoryGaps, runReadOnly } from '../../src/warehouse/queries.js'
+import { type Seeded, seedWarehouse } from '../helpers/seed.js'
+import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
+
+const HOUR = 3_600_000
+const later = (d: Date, ms: number) => new Date(d.getTime() + ms)
+const iso = (d: Date, ms = 0) => later(d, ms).toISOString()
+const pick = (rows: Record<string, unknown>[], ...keys: string[]) =>
+  rows.map((r) => keys.map((k) => (r[k] instanceof Date ? (r[k] as Date).toISOString() : r[k])))
+
+/** A minimal RFC 4180 reader, enough to read our csv back. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [[]]
+  let field = ''
+  let quoted = false
+  const endField = () => {
+    rows.at(-1)!.push(field)
+    field = ''
+  }
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!
+    if (quoted && ch === '"' && text[i + 1] === '"') {
+      field += '"'
+      i++
+    } else if (ch === '"') quoted = !quoted
+    else if (!quoted && ch === ',') endField()
+    else if (!quoted && ch === '\n') {
+      endField()
+      rows.push([])
+    } else field += ch
+  }
+  endField()
+  return rows
+}
+
+describe.each(TARGETS)('query on the %s database', (target) => {
+  let t: TestWarehouse
+  let s: Seeded
+  const query = (options: QueryOptions) => runQuery(t.warehouse, { now: s.at, ...options })
+  const assetCount = async () => (await t.warehouse.sql<{ n: number }[]>`select count(*)::int as n from assets`)[0]?.n
+
+  beforeAll(async () => {
+    t = await openTestWarehouse(target, `query_${target}`)
+    s = await seedWarehouse(t.warehouse)
+  })
+  afterAll(async () => {
+    await t?.cleanup()
+  })
+
+  it('latest lists the newest observation by rank, leaving out an asset missing from it', async () => {
+    const r = await query({})
+    expect(r.report).toBe('latest')
+    expect(pick(r.rows, 'rank', 'asset_id', 'symbol', 'price', 'change_24h', 'observed_at')).toEqual([
+      [1, 'bitcoin', 'BTC', '80800.000000000006984919', '2.345678', iso(s.at)],
+      [2, 'ethereum', 'ETH', '2940', '-1.5', iso(s.at)],
+      [3, 'tether', 'USDT', '1.000100000000000000', '0.004', iso(s.at)],
+      [4, 'dogecoin', 'DOGE', '0.210000000000000000', '-0.5', iso(s.at)],
+      [6, 'bitcoin-bep2', 'BTC', '80700.5', '0.1', iso(s.at)],
+    ])
+  })
+
+  it('latest returns every column of a row with decimals exactly as stored', async () => {
+    const r = await query({ limit: 1 })
+    expect(r.rows).toEqual([
+      {
+        rank: 1,
+        asset_id: 'bitcoin',
+        symbol: 'BTC',
+        name: 'Bitcoin',
+        price: '80800.000000000006984919',
+        change_24h: '2.345678',
+        market_cap: '1603123456789.123456789012345678',
+        volume_24h: '35123456789.5',
+        observed_at: s.at,
+      },
+    ])
+  })
+
+  it("latest with --asset shows that asset's newest snapshot even when older than the newest observation", async () => {
+    const r = await query({ assetIds: ['shiba-inu', 'ethereum'] })
+    expect(pick(r.rows, 'asset_id', 'price', 'observed_at')).toEqual([
+      ['ethereum', '2940', iso(s.at)],
+      ['shiba-inu', '0.000011969800000000', iso(s.t1)],
+    ])
+  })
+
+  it('latest with --symbol matches every asset with that symbol, case-insensitively', async () => {
+    const r = await query({ symbols: ['btc'] })
+    expect(pick(r.rows, 'asset_id')).toEqual([['bitcoin'], ['bitcoin-bep2']])
+  })
+
+  it('history lists snapshots and the finest stored interval of asset_history, oldest first', async () => {
+    const r = await query({ report: 'history', symbols: ['BTC'], since: new Date(s.at.getTime() - 7 * HOUR) })
+    expect(r.assetId).toBe('bitcoin')
+    expect(pick(r.rows, 'time', 'price', 'source')).toEqual([
+      [iso(s.historyStart), '79000.5', 'history h1'],
+      [iso(s.historyStart, HOUR), '79100', 'history h1'],
+      [iso(s.historyStart, 4 * HOUR), '79400', 'history h1'],
+      [iso(s.t0), '80000', 'snapshot'],
+      [iso(s.t1), '80400', 'snapshot'],
+      [iso(s.historyStart, 6 * HOUR), '79600.25', 'history h1'],
+      [iso(s.t2), '80800.000000000006984919', 'snapshot'],
+    ])
+  })
+
+  it('history defaults to the last hour and --limit keeps the newest points in time order', async () => {
+    const r = await query({ report: 'history', assetIds: ['bitcoin'], limit: 2 })
+    expect(r.since).toEqual(new Date(s.at.getTime() - HOUR))
+    expect(pick(r.rows, 'time', 'source')).toEqual([
+      [iso(s.historyStart, 6 * HOUR), 'history h1'],
+      [iso(s.t2), 'snapshot'],
+    ])
+  })
+
+  it('movers lists the largest gains, then the largest losses, from first to last snapshot', async () => {
+    const r = await query({ report: 'movers' })
+    expect(pick(r.rows, 'side', 'asset_id', 'price_from', 'price_to', 'change', 'from', 'to')).toEqual([
+      ['gain', 'dogecoin', '0.2', '0.210000000000000000', '5.00000000000000000000', iso(s.t0), iso(s.t2)],
+      ['gain', 'bitcoin', '80000', '80800.000000000006984919', '1.00000000000000873100', iso(s.t0), iso(s.t2)],
+      [
+        'loss',
+        'shiba-inu',
+        '0.000012340000000000',
+        '0.000011969800000000',
+        '-3.00000000000000000000',
+        iso(s.t0),
+        iso(s.t1),
+      ],
+      ['loss', 'ethereum', '3000', '2940', '-2.00000000000000000000', iso(s.t0), iso(s.t2)],
+    ])
+  })
+
+  it('movers takes --limit per side', async () => {
+    const r = await query({ report: 'movers', limit: 1 })
+    expect(pick(r.rows, 'side', 'asset_id')).toEqual([
+      ['gain', 'dogecoin'],
+      ['loss', 'shiba-inu'],
+    ])
+  })
+
+  it('exchanges lists the newest exchange snapshot by rank', async () => {
+    const r = await query({ report: 'exchanges' })
+    expect(pick(r.rows, 'rank', 'exchange_id', 'name', 'volume_24h', 'share', 'pairs', 'updated')).toEqual([
+      [1, 'binance', 'Binance', '12000000000.25', '40.123', 1500, iso(s.at, -30_000)],
+      [2, 'coinbase', 'Coinbase Exchange', '3000000000', '10', 400, null],
+      [3, 'kraken', 'Kraken', '1000000000', '3.3333', 600, iso(s.at, -30_000)],
+    ])
+  })
+
+  it('markets lists the newest markets by volume, filtered by exchange or asset', async () => {
+    expect(pick((await query({ report: 'markets' })).rows, 'exchange_id', 'pair', 'price')).toEqual([
+      ['binance', 'BTC/USDT', '80790.1'],
+      ['binance', 'ETH/USDT', '2939'],
+      ['coinbase', 'BTC/USD', '80801'],
+    ])
+    expect(pick((await query({ report: 'markets', exchange: 'coinbase' })).rows, 'pair')).toEqual([['BTC/USD']])
+    expect(pick((await query({ report: 'markets', assetIds: ['ethereum'] })).rows, 'pair')).toEqual([['ETH/USDT']])
+  })
+
+  it('runs lists etl_runs newest first', async () => {
+    const r = await query({ report: 'runs', limit: 3 })
+    expect(pick(r.rows, 'run_id', 'command', 'status', 'rows', 'credits', 'duration_ms')).toEqual([
+      [s.runs.t2, 'run', 'ok', 5, 7, 5000],
+      [s.runs.t1, 'run', 'ok', 5, 5, 5000],
+      [s.runs.backfill, 'backfill', 'ok', 5, 2, 5000],
+    ])
+  })
+
+  it('gaps groups the missing h1 points between the first and last stored one into ranges', async () => {
+    const r = await query({ report: 'gaps', assetIds: ['bitcoin'], interval: 'h1' })
+    expect(pick(r.rows, 'from', 'to', 'missing')).toEqual([
+      [iso(s.historyStart, 2 * HOUR), iso(s.historyStart, 3 * HOUR), 2],
+      [iso(s.historyStart, 5 * HOUR), iso(s.historyStart, 5 * HOUR), 1],
+    ])
+  })
+
+  it('findHistoryGaps counts the buckets before and after the stored points when given wider bounds', async () => {
+    const gaps = await findHistoryGaps(t.warehouse.sql, {
+      assetId: 'bitcoin',
+      interval: 'h1',
+      from: new Date(s.historyStart.getTime() - 2 * HOUR - 1),
+      to: new Date(s.historyStart.getTime() + 8 * HOUR + 1),
+    })
+    expect(gaps).toEqual([
+      {
+        from: new Date(s.historyStart.getTime() - 2 * HOUR),
+        to: new Date(s.historyStart.getTime() - HOUR),
+        missing: 2,
+      },
+      {
+        from: new Date(s.historyStart.getTime() + 2 * HOUR),
+        to: new Date(s.historyStart.getTime() + 3 * HOUR),
+        missing: 2,
+      },
+      {
+        from: new Date(s.historyStart.getTime() + 5 * HOUR),
+        to: new Date(s.historyStart.getTime() + 5 * HOUR),
+        missing: 1,
+      },
+      {
+        from: new Date(s.historyStart.getTime() + 7 * HOUR),
+        to: new Date(s.historyStart.getTime() + 8 * HOUR),
+        missing: 2,
+      },
+    ])
+  })
+
+  it('gaps from --since without --until runs to the last finished bucket, even with no history stored', async () => {
+    const r = await query({ report: 'gaps', assetIds: ['tether'], interval: 'h1', since: later(s.at, -3 * HOUR) })
+    expect(pick(r.rows, 'from', 'to', 'missing')).toEqual([[iso(s.at, -3 * HOUR), iso(s.at, -HOUR), 3]])
+  })
+
+  it('findHistoryGaps finds nothing for an asset with no history and no bounds', async () => {
+    expect(await findHistoryGaps(t.warehouse.sql, { assetId: 'tether', interval: 'h1' })).toEqual([])
+  })
+
+  it('gaps without --interval for an asset with several intervals asks for one', async () => {
+    await expect(query({ report: 'gaps', assetIds: ['bitcoin'] })).rejects.toThrow(
+      "'bitcoin' has history at h1, d1; choose one with --interval.",
+    )
+  })
+
+  it('--currency converts price, market cap and volume with the latest fiat rate of that symbol', async () => {
+    const r = await query({ currency: 'eur', limit: 1 })
+    expect(r.currency).toBe('EUR')
+    expect(r.rateUsd).toBe('1.160000000000000000')
+    expect(pick(r.rows, 'price', 'market_cap', 'volume_24h', 'change_24h')).toEqual([
+      ['69655.172413793109469758', '1382002979990.623669645700297998', '30278842059.913793103448275862', '2.345678'],
+    ])
+  })
+
+  it('--currency USD leaves the stored values untouched', async () => {
+    const r = await query({ currency: 'USD', limit: 1 })
+    expect(r.rows[0]?.price).toBe('80800.000000000006984919')
+  })
+
+  it('an unknown --currency is a usage error naming it and the known ones', async () => {
+    const error = await query({ currency: 'XYZ' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UsageError)
+    expect(error).toMatchObject({
+      exitCode: 2,
+      message: "Unknown currency 'XYZ': no rate with that symbol in rate_snapshots.",
+      hint: 'Known currencies: EUR, USD, BTC.',
+    })
+  })
+
+  it('csv and json output read back to the same values', async () => {
+    const r = await query({ report: 'exchanges' })
+    const json = JSON.parse(renderQuery(r, { format: 'json' })) as Record<string, unknown>[]
+    const [header, ...lines] = parseCsv(toCsv(r))
+    const fromCsv = lines.map((line) => Object.fromEntries(header!.map((h, i) => [h, line[i]])))
+    const asText = (v: unknown) => (v === null ? '' : String(v))
+    expect(fromCsv).toEqual(json.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, asText(v)]))))
+    expect(json[0]).toEqual({
+      rank: 1,
+      exchange_id: 'binance',
+      name: 'Binance',
+      volume_24h: '12000000000.25',
+      share: '40.123',
+      pairs: 1500,
+      socket: true,
+      updated: iso(s.at, -30_000),
+      observed_at: iso(s.at),
+    })
+  })
+
+  it('--sql runs a select and returns its rows and typed columns', async () => {
+    const r = await query({
+      sql: "select asset_id, price_usd, observed_at from asset_snapshots where asset_id like 'bit%' and rank = 1 order by observed_at",
+    })
+    expect(r.columns).toEqual([
+      { name: 'asset_id', kind: 'text' },
+      { name: 'price_usd', kind: 'decimal' },
+      { name: 'observed_at', kind: 'time' },
+    ])
+    expect(pick(r.rows, 'asset_id', 'price_usd')).toEqual([
+      ['bitcoin', '80000'],
+      ['bitcoin', '80400'],
+      ['bitcoin', '80800.000000000006984919'],
+    ])
+  })
+
+  it('--sql refuses a writing statement and changes nothing', async () => {
+    await expect(query({ sql: 'delete from assets' })).rejects.toMatchObject({
+      exitCode: 2,
+      message: '--sql is read-only: cannot execute DELETE in a read-only transaction.',
+    })
+    await expect(query({ sql: 'with d as (delete from assets returning 1) select count(*) from d' })).rejects.toThrow(
+      UsageError,
+    )
+    expect(await assetCount()).toBe(6)
+  })
+
+  it('--sql refuses a second statement, so nothing can follow a commit', async () => {
+    await expect(query({ sql: 'commit; delete from assets' })).rejects.toMatchObject({
+      exitCode: 2,
+      message: '--sql failed: cannot insert multiple commands into a prepared statement (SQLSTATE 42601).',
+    })
+    expect(await assetCount()).toBe(6)
+  })
+
+  it('--sql rolls back even a statement the read-only mode allows', async () => {
+    await query({ sql: "select set_config('search_path', 'pg_catalog', false)" })
+    const [row] = await t.warehouse.sql<{ path: string }[]>`select current_setting('search_path') as path`
+    expect(row?.path).toContain(t.warehouse.schema)
+  })
+
+  it('a hostile filter value stays a value', async () => {
+    expect((await query({ symbols: ["BTC' or '1'='1"] })).rows).toEqual([])
+    expect((await query({ assetIds: ["x'); drop table assets; --"] })).rows).toEqual([])
+    expect((await query({ report: 'markets', exchange: "' or true --" })).rows).toEqual([])
+    expect((await query({ report: 'history', assetIds: ["bitcoin' --"] })).rows).toEqual([])
+    expect(await assetCount()).toBe(6)
+  })
+
+  it('an unknown report is a usage error listing the reports', async () => {
+    await expect(query({ report: 'prices' })).rejects.toMatchObject({
+      exitCode: 2,
+      message: "Unknown report 'prices'; expected one of latest, history, movers, exchanges, markets, runs, gaps.",
+    })
+  })
+
+  it('a flag the report does not read is a usage error', async () => {
+    await expect(query({ report: 'exchanges', since: s.t0 })).rejects.toMatchObject({
+      exitCode: 2,
+      message: "--since does not apply to 'exchanges'; it reads --limit, --currency.",
+    })
+  })
+
+  it('history of an unknown symbol is a usage error', async () => {
+    await expect(query({ report: 'history', symbols: ['NOPE'] })).rejects.toMatchObject({
+      exitCode: 2,
+      message: "No asset has the symbol 'NOPE'.",
+    })
+  })
+})
+
+describe('--sql on the server', () => {
+  it('is cancelled by the statement timeout', async () => {
+    const t = await openTestWarehouse('server', 'query_timeout')
+    try {
+      await expect(runReadOnly(t.warehouse.sql, 'select pg_sleep(5)', '100ms')).rejects.toMatchObject({ code: '57014' })
+    } finally {
+      await t.cleanup()
+    }
+  })
+})
