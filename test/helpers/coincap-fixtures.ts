@@ -66,9 +66,13 @@ export interface AssetIdentity {
 
 /** An asset record in the v3 shape of `samples/v3-assets.json`, with generated figures. */
 export function makeAsset(rank: number, who: AssetIdentity, random: () => number): Record<string, unknown> {
-  const price = 50_000 / rank ** 2.2 / (0.5 + random())
-  const supply = Math.round(1e7 * rank ** 1.5 * (1 + random() * 50))
-  const change = (random() - 0.5) * 12
+  // Market caps fall with rank (a jitter small enough to keep the order); prices spread over 0.01 to 1,000 USD,
+  // and stablecoins sit at 1, so the demo reads like a real top 100.
+  const stable = /^(USDC|DAI|TUSD|USDT|FDUSD|USDE)$/.test(who.symbol)
+  const cap = (9e10 / Math.max(1, rank - 3) ** 1.15) * (1 + (random() - 0.5) * 0.008)
+  const price = stable ? 1 + (random() - 0.5) * 0.002 : 10 ** (random() * 5 - 2)
+  const supply = Math.round(cap / price)
+  const change = stable ? (random() - 0.5) * 0.1 : (random() - 0.5) * 12
   const capped = random() < 0.4
   const onEthereum = random() < 0.35
   const address = `0x${hex(random, 40)}`
