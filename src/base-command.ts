@@ -179,6 +179,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
 /** Maps anything thrown to an {@link EtlError}: oclif's parse errors are usage (2), driver errors 74. */
 export function toEtlError(error: unknown, secrets: readonly string[]): EtlError {
+  // oclif rethrows a custom flag's parse error as "Parsing --<flag> \n\t<message>\n..." without an exit code.
+  const parsing = /^Parsing --([\w-]+) \n\t([^\n]*)/.exec((error as Error | undefined)?.message ?? '')
+  if (parsing) {
+    return new EtlError(maskSecrets(`--${parsing[1]}: ${parsing[2]}`, secrets), ExitCode.usage, 'See --help for usage.')
+  }
   if (error instanceof EtlError) {
     return new EtlError(maskSecrets(error.message, secrets), error.exitCode, error.hint, { cause: error })
   }

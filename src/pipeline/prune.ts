@@ -1,0 +1,256 @@
+/**
+ * `prune`: deletes snapshot (and, when named, history) rows by age, or rolls back a bad load by time or
+ * by run. Whole partitions inside the window are detached and dropped; only partitions straddling a
+ * cutoff are deleted from, in bounded batches, each its own short transaction, so an interrupt leaves a
+ * consistent state and no lock is held for long.
+ */
+import { parseTime } from '../config/time.js'
+import { UsageError } from '../errors.js'
+import { type Logger, silentLogger } from '../log.js'
+import { VERSION } from '../version.js'
+import type { Warehouse } from '../warehouse/connect.js'
+import type { PartitionedTable } from '../warehouse/partitions.js'
+import {
+  countRows,
+  type DropOptions,
+  deleteBatch,
+  dropPartition,
+  findRun,
+  listPartitions,
+  type Partition,
+  pruneRejected,
+  type RowFilter,
+  tableBytes,
+} from '../warehouse/prune.js'
+import { finishRun, startRun } from '../warehouse/runs.js'
+
+/** The datasets `prune` knows, each with its table and time column. */
+export const PRUNE_DATASETS = {
+  assets: { table: 'asset_snapshots', timeColumn: 'observed_at' },
+  exchanges: { table: 'exchange_snapshots', timeColumn: 'observed_at' },
+  markets: { table: 'market_snapshots', timeColumn: 'observed_at' },
+  rates: { table: 'rate_snapshots', timeColumn: 'observed_at' },
+  history: { table: 'asset_history', timeColumn: 'ts' },
+} as const satisfies Record<string, { table: PartitionedTable; timeColumn: RowFilter['timeColumn'] }>
+export type PruneDataset = keyof typeof PRUNE_DATASETS
+export const PRUNE_DATASET_NAMES = Object.keys(PRUNE_DATASETS) as PruneDataset[]
+const SNAPSHOT_DATASETS: PruneDataset[] = ['assets', 'exchanges', 'markets', 'rates']
+
+/** Rows per DELETE statement inside a boundary partition: small enough that each batch commits in well under a second. */
+export const DEFAULT_BATCH_SIZE = 20_000
+
+/**
+ * What to prune. Criteria combine with AND: `olderThan` keeps rows at or after it, `newerThan` keeps rows
+ * before it, `run` keeps other runs' rows. A time is a Date, or text (a duration counted back from `now`,
+ * or an ISO date).
+ */
+export interface PruneOptions {
+  olderThan?: Date | string
+  newerThan?: Date | string
+  run?: number
+  /** Default: the four snapshot datasets; with `run`, history too (a run's rows are rolled back wherever they are). */
+  datasets?: readonly PruneDataset[]
+  dryRun?: boolean
+  batchSize?: number
+  now?: Date
+  signal?: AbortSignal
+  logger?: Logger
+  /** Values to mask in the error stored in `etl_runs`. */
+  secrets?: readonly string[]
+  drop?: DropOptions
+}
+
+/** What happened (or, in a dry run, would happen) to one table. */
+export interface PruneTableResult {
+  table: string
+  dataset: PruneDataset | null
+  rows: number
+  partitionsDropped: number
+  batches: number
+  /** Size on disk of the table's partitions before, and after (in a dry run: after the partition drops). */
+  bytesBefore: number
+  bytesAfter: number
+}
+
+/** The outcome of `prune`, as `--json` prints it. Times are ISO 8601 (UTC). */
+export interface PruneResult {
+  dryRun: boolean
+  olderThan: string | null
+  newerThan: string | null
+  /** The run whose rows were rolled back (`--run`). */
+  run: number | null
+  tables: PruneTableResult[]
+  rows: number
+  partitionsDropped: number
+  ms: number
+  /** This prune's row in `etl_runs` (null for a dry run, which is not recorded). */
+  runId: number | null
+}
+
+interface Criteria {
+  from?: Date
+  to?: Date
+  run?: number
+  datasets: PruneDataset[]
+  batchSize: number
+}
+
+function toTime(value: Date | string | undefined, flag: string, now: Date): Date | undefined {
+  if (value === undefined || value instanceof Date) return value
+  const time = parseTime(value, now)
+  if (!time) throw new UsageError(`--${flag} '${value}' is neither a duration (30d) nor a date (2025-01-01).`)
+  return time
+}
+
+/**
+ * Checks the options without touching the database.
+ * @throws UsageError (exit 2) without a criterion, with an empty time window, a bad time or a bad run id.
+ */
+export function resolvePruneCriteria(options: PruneOptions): Criteria {
+  const now = options.now ?? new Date()
+  const to = toTime(options.olderThan, 'older-than', now)
+  const from = toTime(options.newerThan, 'newer-than', now)
+  const { run } = options
+  if (!to && !from && run === undefined) {
+    throw new UsageError(
+      'Nothing to prune: give --older-than, --newer-than or --run.',
+      'e.g. crypto-etl prune --older-than 30d --dry-run',
+    )
+  }
+  if (run !== undefined && !(Number.isSafeInteger(run) && run > 0)) {
+    throw new UsageError(`--run ${run} is not a run id; run ids are positive whole numbers.`)
+  }
+  if (to && from && from >= to) {
+    throw new UsageError(
+      `--newer-than ${from.toISOString()} is not before --older-than ${to.toISOString()}: no row is in both.`,
+      'Together they select the window newer-than <= time < older-than.',
+    )
+  }
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
+  if (!(Number.isSafeInteger(batchSize) && batchSize > 0)) throw new UsageError(`Bad batch size ${batchSize}.`)
+  const datasets = options.datasets?.length
+    ? PRUNE_DATASET_NAMES.filter((d) => options.datasets?.includes(d))
+    : run !== undefined
+      ? PRUNE_DATASET_NAMES
+      : SNAPSHOT_DATASETS
+  return { from, to, run, datasets, batchSize }
+}
+
+/** A partition wholly inside [from, to) is dropped (never with `run`: it may hold other runs' rows). */
+function classify(p: Partition, c: Criteria): 'drop' | 'delete' | 'skip' {
+  const lowerIn = c.from === undefined || (p.lower !== null && p.lower >= c.from)
+  const upperIn = c.to === undefined || (p.upper !== null && p.upper <= c.to)
+  if (!p.isDefault && lowerIn && upperIn && c.run === undefined) return 'drop'
+  const disjoint =
+    !p.isDefault &&
+    ((c.to !== undefined && p.lower !== null && p.lower >= c.to) ||
+      (c.from !== undefined && p.upper !== null && p.upper <= c.from))
+  return disjoint ? 'skip' : 'delete'
+}
+
+/**
+ * Prunes the warehouse as `options` say and records it in `etl_runs` (command `prune`, rows per table),
+ * except a dry run, which only counts. A row is removed when `newerThan <= time < olderThan`, so a row
+ * exactly at the `--older-than` cutoff stays. Dimension tables are never touched; with `run`, that run's
+ * `rejected_records` go too. On abort (`signal`) it stops between two statements, records the run as
+ * `interrupted` and throws the signal's reason; what was already deleted stays deleted.
+ */
+export async function prune(warehouse: Warehouse, options: PruneOptions): Promise<PruneResult> {
+  const started = performance.now()
+  const c = resolvePruneCriteria(options)
+  const { sql, schema } = warehouse
+  const logger = options.logger ?? silentLogger
+  const dryRun = options.dryRun ?? false
+  if (c.run !== undefined) {
+    const found = await findRun(sql, schema, c.run)
+    if (!found) throw new UsageError(`Run ${c.run} is not in etl_runs.`, 'See the run ids with: crypto-etl query runs')
+    if (found.status === 'running') logger.warn(`run ${c.run} (${found.command}) is marked running; pruning its rows`)
+  }
+  const tables: PruneTableResult[] = c.datasets.map((dataset) => ({
+    table: PRUNE_DATASETS[dataset].table,
+    dataset,
+    rows: 0,
+    partitionsDropped: 0,
+    batches: 0,
+    bytesBefore: 0,
+    bytesAfter: 0,
+  }))
+  const rowsByTable = () => Object.fromEntries(tables.map((t) => [t.table, t.rows]))
+  const runId = dryRun ? null : await startRun(sql, 'prune', [...tables.map((t) => t.table)], VERSION)
+  try {
+    for (const [i, dataset] of c.datasets.entries()) {
+      await pruneTable(warehouse, dataset, c, tables[i]!, dryRun, options, logger)
+    }
+    if (c.run !== undefined) {
+      options.signal?.throwIfAborted()
+      const rows = await pruneRejected(sql, schema, c.run, c.datasets, dryRun)
+      const batches = rows ? 1 : 0
+      tables.push({ ...EMPTY, table: 'rejected_records', dataset: null, rows, batches })
+    }
+  } catch (error) {
+    if (runId !== null) {
+      const status = options.signal?.aborted && error === options.signal.reason ? 'interrupted' : 'failed'
+      const outcome = { status, rows: rowsByTable(), error: (error as Error).message } as const
+      await finishRun(sql, runId, outcome, options.secrets).catch(() => {})
+    }
+    throw error
+  }
+  if (runId !== null) await finishRun(sql, runId, { status: 'ok', rows: rowsByTable() })
+  return {
+    dryRun,
+    olderThan: c.to?.toISOString() ?? null,
+    newerThan: c.from?.toISOString() ?? null,
+    run: c.run ?? null,
+    tables,
+    rows: tables.reduce((n, t) => n + t.rows, 0),
+    partitionsDropped: tables.reduce((n, t) => n + t.partitionsDropped, 0),
+    ms: Math.round(performance.now() - started),
+    runId,
+  }
+}
+
+const EMPTY = { rows: 0, partitionsDropped: 0, batches: 0, bytesBefore: 0, bytesAfter: 0 }
+
+/** Drops or deletes from each partition of one table in turn, adding to `out`; a dry run only counts. */
+async function pruneTable(
+  warehouse: Warehouse,
+  dataset: PruneDataset,
+  c: Criteria,
+  out: PruneTableResult,
+  dryRun: boolean,
+  options: PruneOptions,
+  logger: Logger,
+): Promise<void> {
+  const { sql, schema } = warehouse
+  const { table, timeColumn } = PRUNE_DATASETS[dataset]
+  const filter: RowFilter = { timeColumn, from: c.from, to: c.to, runId: c.run }
+  const partitions = await listPartitions(sql, schema, table)
+  out.bytesBefore = partitions.reduce((n, p) => n + p.bytes, 0)
+  out.bytesAfter = out.bytesBefore
+  for (const p of partitions) {
+    options.signal?.throwIfAborted()
+    const action = classify(p, c)
+    if (action === 'drop') {
+      // Counted just before the drop: a partition wholly in the past gets no new rows meanwhile.
+      const rows = await countRows(sql, schema, p.name)
+      if (dryRun || (await dropPartition(sql, schema, table, p.name, options.drop))) {
+        out.rows += rows
+        out.partitionsDropped++
+        out.bytesAfter -= p.bytes
+        if (!dryRun) logger.debug('partition dropped', { partition: p.name, rows })
+      }
+    } else if (action === 'delete' && dryRun) {
+      const rows = await countRows(sql, schema, p.name, filter)
+      out.rows += rows
+      out.batches += Math.ceil(rows / c.batchSize)
+    } else if (action === 'delete') {
+      for (let deleted = c.batchSize; deleted === c.batchSize; ) {
+        options.signal?.throwIfAborted()
+        deleted = await deleteBatch(sql, schema, p.name, filter, c.batchSize)
+        out.rows += deleted
+        if (deleted > 0) out.batches++
+      }
+    }
+  }
+  if (!dryRun) out.bytesAfter = await tableBytes(sql, schema, table)
+}

@@ -1,0 +1,48 @@
+/** How `prune` shows its result: one row per table, then one line saying what happened. */
+import { formatDuration } from '../config/time.js'
+import type { PruneResult, PruneTableResult } from '../pipeline/prune.js'
+import { renderTable } from './table.js'
+
+const count = (n: number) => n.toLocaleString('en-US')
+
+/** `1536` → `1.5 KiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+}
+
+function criteria(result: PruneResult): string {
+  const parts: string[] = []
+  if (result.newerThan) parts.push(`at or after ${result.newerThan}`)
+  if (result.olderThan) parts.push(`before ${result.olderThan}`)
+  const when = parts.length ? `observed ${parts.join(' and ')}` : ''
+  const run = result.run !== null ? `loaded by run ${result.run}` : ''
+  return [run, when].filter(Boolean).join(', ')
+}
+
+/** The per-table table and a summary line; a dry run says what would go and that nothing was deleted. */
+export function formatPrune(result: PruneResult): string {
+  const size = (t: PruneTableResult) =>
+    t.dataset === null ? '' : `${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)}`
+  const table = renderTable<PruneTableResult>(
+    [
+      { header: 'table', value: (t) => t.table },
+      { header: result.dryRun ? 'rows to remove' : 'rows removed', value: (t) => count(t.rows), align: 'right' },
+      { header: 'partitions dropped', value: (t) => count(t.partitionsDropped), align: 'right' },
+      { header: 'delete batches', value: (t) => count(t.batches), align: 'right' },
+      { header: result.dryRun ? 'size now → after' : 'size before → after', value: size, align: 'right' },
+    ],
+    result.tables,
+  )
+  const what = `${count(result.rows)} row(s) and ${count(result.partitionsDropped)} partition(s) ${criteria(result)}`
+  const summary = result.dryRun
+    ? `Dry run: would remove ${what}. Nothing was deleted.`
+    : `Removed ${what} in ${formatDuration(result.ms)} (etl_runs ${result.runId}).`
+  return `${table}\n${summary}`
+}
