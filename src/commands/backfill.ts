@@ -1,0 +1,126 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { INTERVALS, type Interval } from '../coincap/index.js'
+import { parseDuration, parseTime } from '../config/time.js'
+import { InterruptedError, UsageError } from '../errors.js'
+import { listFlag } from '../flags.js'
+import {
+  type BackfillOptions,
+  type BackfillPlan,
+  type BackfillResult,
+  checkBackfillOptions,
+  planBackfill,
+  runBackfill,
+} from '../pipeline/backfill.js'
+import { backfillProgress, formatBackfill, formatPlan } from '../ui/backfill.js'
+import { interactive } from '../ui/run.js'
+import { VERSION } from '../version.js'
+
+// Parsed here rather than by timeFlag/durationFlag so a malformed value is a one-line usage error (exit 2).
+function timeOf(flag: string, text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined
+  const time = parseTime(text)
+  if (!time)
+    throw new UsageError(`Invalid ${flag} '${text}': use a date (2025-01-01, 2025-01-01T12:00Z) or a duration (90d).`)
+  return time
+}
+
+function durationOf(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const ms = parseDuration(text)
+  if (ms === undefined) throw new UsageError(`Invalid ${flag} '${text}': use a duration such as 6h, 7d or 2w.`)
+  return ms
+}
+
+export default class Backfill extends BaseCommand<typeof Backfill> {
+  static override summary = 'Load price history for assets, an interval and a time range, in resumable windows.'
+  static override description =
+    'Splits the range into the largest windows CoinCap serves per request (aligned to the interval, half-open, so no point is fetched twice) and records each in the backfill_windows ledger: a re-run skips finished windows and a killed backfill resumes where it stopped. Only completed buckets are fetched: the range ends at --to (default now) rounded down to the interval. Says what it will cost before the first history request; --plan says it and stops. Exit 3 when some windows failed (the ledger marks them; run again to retry those).'
+  static override examples = [
+    {
+      description: 'See the windows, requests and credits first; nothing is fetched.',
+      command: '<%= config.bin %> backfill --assets bitcoin,ethereum --interval h1 --from 90d --plan',
+    },
+    {
+      description: 'Load 90 days of hourly prices for two assets.',
+      command: '<%= config.bin %> backfill --assets bitcoin,ethereum --interval h1 --from 90d',
+    },
+    {
+      description: 'Daily prices of the top 20 assets since 2024.',
+      command: '<%= config.bin %> backfill --top 20 --interval d1 --from 2024-01-01',
+    },
+    {
+      description: 'Fetch again only the windows with holes CoinCap has not confirmed.',
+      command: '<%= config.bin %> backfill --assets bitcoin --interval h1 --fill-gaps',
+    },
+  ]
+
+  static override flags = {
+    assets: listFlag()({
+      summary: 'Asset ids, comma-separated, e.g. bitcoin,ethereum.',
+      helpValue: '<ids>',
+    }),
+    top: Flags.integer({
+      summary: 'The top N assets by rank (asks CoinCap: 1 request).',
+      min: 1,
+      max: 2000,
+    }),
+    interval: Flags.string({ summary: 'Bucket size of the points (required).', options: [...INTERVALS] }),
+    from: Flags.string({
+      summary: 'Start: a date (2025-01-01) or a duration ago (90d).',
+      helpValue: '<date|duration>',
+    }),
+    to: Flags.string({ summary: 'End (default now): a date or a duration ago.', helpValue: '<date|duration>' }),
+    window: Flags.string({
+      summary: 'Range per request instead of the default for the interval (m1 1d, m5 5d, ... h1 30d, d1 10y).',
+      helpValue: '<duration>',
+    }),
+    plan: Flags.boolean({ summary: 'Print the windows, requests, estimated credits and duration; fetch nothing.' }),
+    'fill-gaps': Flags.boolean({
+      summary: 'Fetch only windows with holes in stored history not already confirmed as holes at CoinCap.',
+    }),
+  }
+
+  async run(): Promise<BackfillResult | BackfillPlan> {
+    const { flags } = this
+    // Checked here, not by oclif, whose messages for these span several lines.
+    if (Boolean(flags.assets) === Boolean(flags.top)) {
+      throw new UsageError('Name the assets with one of --assets bitcoin,ethereum or --top 10.')
+    }
+    if (!flags.interval) throw new UsageError(`Missing --interval: one of ${INTERVALS.join(' ')}.`)
+    const options: BackfillOptions = {
+      assets: flags.assets ? { ids: flags.assets } : { top: flags.top! },
+      interval: flags.interval as Interval,
+      from: timeOf('--from', flags.from),
+      to: timeOf('--to', flags.to),
+      windowMs: durationOf('--window', flags.window),
+      fillGaps: flags['fill-gaps'],
+      version: VERSION,
+      signal: this.abortController.signal,
+      secrets: this.settings.secrets,
+    }
+    checkBackfillOptions(options)
+    const warehouse = await this.openWarehouse()
+    if (flags.plan) {
+      const plan = await planBackfill(warehouse, options)
+      this.log(formatPlan(plan))
+      return plan
+    }
+    const client = await this.coincapClient()
+    const tty = interactive(this.jsonEnabled(), this.settings.quiet)
+    const progress = backfillProgress(this.logger, tty)
+    try {
+      const result = await runBackfill(warehouse, client, { ...options, events: progress })
+      progress.stop()
+      this.log(formatBackfill(result, tty))
+      return result
+    } catch (error) {
+      progress.stop()
+      if (error instanceof InterruptedError)
+        this.logger.warn('Finished windows are kept: run the same command to resume.')
+      throw error
+    } finally {
+      progress.stop()
+    }
+  }
+}
