@@ -35,6 +35,24 @@ function keyOf(row: readonly unknown[], n: number): string {
   return key
 }
 
+/**
+ * A promise that rejects when the server refuses a COPY. postgres.js resolves a COPY query with its stream
+ * and drops an error that arrives after the last row was sent (a duplicate key, say): the stream then never
+ * finishes. Hooking the query's own `reject` surfaces that error instead of waiting forever.
+ */
+function copyFailure(query: object): Promise<never> {
+  const pending = query as { reject: (error: unknown) => unknown }
+  const failed = new Promise<never>((_, reject) => {
+    const original = pending.reject
+    pending.reject = (error: unknown) => {
+      reject(error)
+      return original(error)
+    }
+  })
+  failed.catch(() => {}) // observed by the race in copyInto
+  return failed
+}
+
 /** Buffers rows of one table and writes them in bulk; `inserted` counts rows that were new. */
 export class BulkWriter {
   inserted = 0
@@ -152,7 +170,9 @@ export class BulkWriter {
   }
 
   private async copyInto(target: string, batch: Columns): Promise<void> {
-    const stream = await this.sql.unsafe(`copy ${target} (${batch.names.join(', ')}) from stdin`).writable()
+    const query = this.sql.unsafe(`copy ${target} (${batch.names.join(', ')}) from stdin`)
+    const failed = copyFailure(query)
+    const stream = await query.writable()
     const rows = batch.values
     // Only text columns can hold a tab, newline or backslash; numbers and times are written as they are.
     const cell = batch.types.map((type) => (type === 'text' || type === 'jsonb' ? copyCell : plainCell))
@@ -170,7 +190,7 @@ export class BulkWriter {
         yield text
       }
     }
-    await pipeline(lines, stream)
+    await Promise.race([pipeline(lines, stream), failed])
   }
 
   private async copyViaStage(batch: Columns): Promise<number> {

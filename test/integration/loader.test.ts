@@ -162,6 +162,19 @@ describe.each(TARGETS)('loading answers on the %s database', (target) => {
     expect(row).toEqual({ n: 700, distinct_ts: 700, top: '799.000000000000000001' })
   })
 
+  it('fails with the database error, not a hang, when the server refuses the last rows of a bulk write', async () => {
+    const { sql, schema, kind } = t.warehouse
+    const attempt = sql.begin(async (tx) => {
+      const writer = new BulkWriter(tx, schema, kind, 3, 1000)
+      // 'h7' breaks the interval check: the server refuses the batch after every row was sent.
+      await writer.add(historyRows('solana', 'h7', points(50), 4))
+      await writer.flush()
+    })
+    await expect(attempt).rejects.toMatchObject({ code: '23514' })
+    const [row] = await sql`select count(*)::int as n from asset_history where asset_id = 'solana'`
+    expect(row?.n).toBe(0)
+  }, 10_000)
+
   it('rolls back every batch of a bulk load when its transaction fails', async () => {
     const { sql, schema, kind } = t.warehouse
     await expect(
