@@ -189,7 +189,12 @@ export function toEtlError(error: unknown, secrets: readonly string[]): EtlError
   }
   const err = error as Error & { oclif?: { exit?: number }; code?: string }
   if (err?.oclif?.exit !== undefined) {
-    const message = maskSecrets(err.message.split('\n')[0] ?? 'Invalid arguments.', secrets)
+    // oclif's validation errors start with a header line: "The following error occurred:\n  Missing required flag x".
+    const line = err.message
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !/^The following errors? occurred:$/.test(l) && !l.startsWith('See more help'))
+    const message = maskSecrets(line ?? 'Invalid arguments.', secrets)
     return new EtlError(message, err.oclif.exit === 1 ? ExitCode.usage : err.oclif.exit, 'See --help for usage.')
   }
   if (isConnectionError(err) || (typeof err?.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code))) {

@@ -1,0 +1,73 @@
+/**
+ * The command-line contract: users' crontabs name these commands and flags, so renaming one breaks them.
+ * A change here must be deliberate (and said in the README).
+ */
+import { describe, expect, it } from 'vitest'
+import { BaseCommand } from '../../src/base-command.js'
+
+const COMMANDS: Record<string, { flags: string[]; args: string[] }> = {
+  backfill: { flags: ['assets', 'fill-gaps', 'from', 'interval', 'plan', 'to', 'top', 'window'], args: [] },
+  extract: {
+    flags: [
+      'assets',
+      'datasets',
+      'demo',
+      'limit',
+      'markets-base',
+      'markets-exchange',
+      'markets-limit',
+      'markets-quote',
+      'output',
+    ],
+    args: [],
+  },
+  load: { flags: [], args: ['file'] },
+  migrate: { flags: [], args: [] },
+  prune: { flags: ['datasets', 'dry-run', 'newer-than', 'older-than', 'run'], args: [] },
+  query: {
+    flags: ['asset', 'chart', 'currency', 'exchange', 'format', 'interval', 'limit', 'since', 'sql', 'symbol', 'until'],
+    args: ['report'],
+  },
+  run: {
+    flags: [
+      'assets',
+      'datasets',
+      'demo',
+      'limit',
+      'markets-base',
+      'markets-exchange',
+      'markets-limit',
+      'markets-quote',
+    ],
+    args: [],
+  },
+  schedule: { flags: ['budget', 'dataset-every', 'every', 'format', 'install', 'log-file'], args: [] },
+  status: { flags: ['max-age', 'runs'], args: [] },
+}
+
+const GLOBAL_FLAGS = [
+  'api-key',
+  'api-url',
+  'data-dir',
+  'database-url',
+  'env-file',
+  'log-format',
+  'quiet',
+  'schema',
+  'verbose',
+]
+
+describe('the command-line contract', () => {
+  it('keeps the global flags of cli.md on every command', () => {
+    expect(Object.keys(BaseCommand.baseFlags).sort()).toEqual(GLOBAL_FLAGS)
+  })
+
+  it.each(Object.entries(COMMANDS))('keeps the flags and arguments of %s', async (name, expected) => {
+    const command = (await import(`../../src/commands/${name}.ts`)).default
+    expect(Object.keys(command.flags ?? {}).sort()).toEqual(expected.flags)
+    expect(Object.keys(command.args ?? {})).toEqual(expected.args)
+    expect(command.enableJsonFlag).toBe(true)
+    expect(command.summary).toBeTruthy()
+    expect(command.examples?.length).toBeGreaterThan(0)
+  })
+})
