@@ -12,9 +12,8 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[]): string {
   const table = new Table({
     head: columns.map((c) => c.header),
     colAligns: columns.map((c) => c.align ?? 'left'),
-    // No rule between rows: tables stay as tall as their data.
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    style: { head: process.stdout.isTTY ? ['cyan'] : [], border: process.stdout.isTTY ? ['grey'] : [] },
+    // compact: a rule under the header only, so tables stay as tall as their data.
+    style: { head: process.stdout.isTTY ? ['cyan'] : [], border: process.stdout.isTTY ? ['grey'] : [], compact: true },
   })
   for (const row of rows) table.push(columns.map((c) => c.value(row)))
   return table.toString()
