@@ -28,6 +28,11 @@ function plainCell(cell: unknown): string {
   return cell === null || cell === undefined ? '\\N' : String(cell)
 }
 
+function samePrefix(a: readonly unknown[], b: readonly unknown[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /** The first `n` cells of a row as one string key. */
 function keyOf(row: readonly unknown[], n: number): string {
   let key = String(row[0])
@@ -57,6 +62,8 @@ function copyFailure(query: object): Promise<never> {
 export class BulkWriter {
   inserted = 0
   private pending: Columns | undefined
+  /** The distinct key prefixes (e.g. asset and interval) of the batch {@link dedupe} last saw. */
+  private prefixes: string[][] = []
   /** The batch being written while the next one is parsed: the server ingests as JavaScript works. */
   private writing: Promise<void> | undefined
   private readonly keyColumns: number
@@ -126,13 +133,25 @@ export class BulkWriter {
 
   /** Drops rows whose key repeats within the batch (COPY straight into the table would fail on them). */
   private dedupe(batch: Columns): Columns {
-    const seen = new Set<string>()
+    const prefix = this.keyColumns - 1
+    // Rows arrive grouped by key prefix (one answer is one asset and interval), so the prefix's set of
+    // times is looked up once per group, and no key string is built per row.
+    const seen = new Map<string, Set<unknown>>()
+    let lastRow: Columns['values'][number] | undefined
+    let times = new Set<unknown>()
     const values = batch.values.filter((row) => {
-      const key = keyOf(row, this.keyColumns)
-      if (seen.has(key)) return false
-      seen.add(key)
+      if (!lastRow || !samePrefix(row, lastRow, prefix)) {
+        const key = keyOf(row, prefix)
+        times = seen.get(key) ?? new Set()
+        seen.set(key, times)
+        lastRow = row
+      }
+      const time = row[prefix]
+      if (times.has(time)) return false
+      times.add(time)
       return true
     })
+    this.prefixes = [...seen.keys()].map((key) => key.split('\u0000'))
     return { ...batch, values }
   }
 
@@ -140,12 +159,7 @@ export class BulkWriter {
   private async mayCollide(batch: Columns): Promise<boolean> {
     const prefix = this.keyColumns - 1
     const timeColumn = batch.names[prefix]!
-    const groups = new Map<string, Columns['values'][number]>()
-    for (const row of batch.values) {
-      const key = keyOf(row, prefix)
-      if (!groups.has(key)) groups.set(key, row)
-    }
-    const keys = [...groups.values()].map((row) => row.slice(0, prefix).map(String))
+    const keys = this.prefixes
     const conditions = batch.names
       .slice(0, prefix)
       .map((name, i) => `t.${name} = k.c${i}`)
