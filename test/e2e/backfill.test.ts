@@ -1,11 +1,10 @@
 import { rm } from 'node:fs/promises'
 import postgres from 'postgres'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { resolveSettings } from '../../src/config/settings.js'
-import { connectWarehouse } from '../../src/warehouse/connect.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { type HistoryServer, type HistorySourceOptions, startHistoryServer } from '../helpers/history-server.js'
+import { warehouseQuery } from '../helpers/inspect.js'
 import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
 
 const API_KEY = 'e2e-backfill-key-9137'
@@ -39,20 +38,7 @@ async function prepare(target: Target, source: HistorySourceOptions = {}): Promi
   Object.assign(env, { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_API_RETRIES: '0' })
   if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
   else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  const query = async <T>(text: string): Promise<T[]> => {
-    if (target === 'server') {
-      return (await admin.begin(async (tx) => {
-        await tx.unsafe(`set local search_path to "${schema}"`)
-        return tx.unsafe(text)
-      })) as unknown as T[]
-    }
-    const warehouse = await connectWarehouse(resolveSettings({}, env), { lockWaitMs: 10_000 })
-    try {
-      return (await warehouse.sql.unsafe(text)) as unknown as T[]
-    } finally {
-      await warehouse.close()
-    }
-  }
+  const query = warehouseQuery(target, admin, schema, env)
   const count = async (where = 'true') =>
     Number((await query<{ n: number }>(`select count(*)::int as n from asset_history where ${where}`))[0]?.n)
   return { env, query, count }

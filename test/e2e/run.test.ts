@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { resolveSettings } from '../../src/config/settings.js'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
-import { connectWarehouse } from '../../src/warehouse/connect.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
+import { warehouseQuery } from '../helpers/inspect.js'
 import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
 
 const FIXED_NOW = Date.parse('2026-01-15T12:00:00.000Z')
@@ -34,21 +33,7 @@ async function prepare(target: Target, server: FixtureServer): Promise<Env> {
   Object.assign(env, { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_API_RETRIES: '1' })
   if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
   else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  const query = async <T>(text: string): Promise<T[]> => {
-    if (target === 'server') {
-      return (await admin.begin(async (tx) => {
-        await tx.unsafe(`set local search_path to "${schema}"`)
-        return tx.unsafe(text)
-      })) as unknown as T[]
-    }
-    // The embedded database opens in one process at a time: open it between CLI runs, then let go.
-    const warehouse = await connectWarehouse(resolveSettings({}, env), { lockWaitMs: 10_000 })
-    try {
-      return (await warehouse.sql.unsafe(text)) as unknown as T[]
-    } finally {
-      await warehouse.close()
-    }
-  }
+  const query = warehouseQuery(target, admin, schema, env)
   return {
     env,
     query,
