@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { INTERVALS, type Interval } from '../coincap/index.js'
-import { parseDuration, parseTime } from '../config/time.js'
 import { InterruptedError, UsageError } from '../errors.js'
-import { listFlag } from '../flags.js'
+import { durationFlag, listFlag, timeFlag } from '../flags.js'
 import {
   type BackfillOptions,
   type BackfillPlan,
@@ -15,22 +14,6 @@ import {
 import { backfillProgress, formatBackfill, formatPlan } from '../ui/backfill.js'
 import { interactive } from '../ui/run.js'
 import { VERSION } from '../version.js'
-
-// Parsed here rather than by timeFlag/durationFlag so a malformed value is a one-line usage error (exit 2).
-function timeOf(flag: string, text: string | undefined): Date | undefined {
-  if (text === undefined) return undefined
-  const time = parseTime(text)
-  if (!time)
-    throw new UsageError(`Invalid ${flag} '${text}': use a date (2025-01-01, 2025-01-01T12:00Z) or a duration (90d).`)
-  return time
-}
-
-function durationOf(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined
-  const ms = parseDuration(text)
-  if (ms === undefined) throw new UsageError(`Invalid ${flag} '${text}': use a duration such as 6h, 7d or 2w.`)
-  return ms
-}
 
 export default class Backfill extends BaseCommand<typeof Backfill> {
   static override summary = 'Load price history for assets, an interval and a time range, in resumable windows.'
@@ -66,12 +49,12 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       max: 2000,
     }),
     interval: Flags.string({ summary: 'Bucket size of the points (required).', options: [...INTERVALS] }),
-    from: Flags.string({
+    from: timeFlag({
       summary: 'Start: a date (2025-01-01) or a duration ago (90d).',
       helpValue: '<date|duration>',
     }),
-    to: Flags.string({ summary: 'End (default now): a date or a duration ago.', helpValue: '<date|duration>' }),
-    window: Flags.string({
+    to: timeFlag({ summary: 'End (default now): a date or a duration ago.', helpValue: '<date|duration>' }),
+    window: durationFlag({
       summary: 'Range per request instead of the default for the interval (m1 1d, m5 5d, ... h1 30d, d1 10y).',
       helpValue: '<duration>',
     }),
@@ -91,9 +74,9 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     const options: BackfillOptions = {
       assets: flags.assets ? { ids: flags.assets } : { top: flags.top! },
       interval: flags.interval as Interval,
-      from: timeOf('--from', flags.from),
-      to: timeOf('--to', flags.to),
-      windowMs: durationOf('--window', flags.window),
+      from: flags.from,
+      to: flags.to,
+      windowMs: flags.window,
       fillGaps: flags['fill-gaps'],
       version: VERSION,
       signal: this.abortController.signal,

@@ -210,7 +210,7 @@ describe('backfill against the server database', () => {
     ],
     [
       ['--from', '2025-02-30'],
-      "Error: Invalid --from '2025-02-30': use a date (2025-01-01, 2025-01-01T12:00Z) or a duration (90d).",
+      "Error: --from: '2025-02-30' is neither a date (2025-01-01, 2025-01-01T12:00Z) nor a duration (30d).",
     ],
     [
       ['--from', '1d', '--interval', 'm2'],
