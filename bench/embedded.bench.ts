@@ -22,7 +22,7 @@ function timed(env: NodeJS.ProcessEnv): { s: number; peakMiB: number } {
 export async function run(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'crypto-etl-bench-embedded-'))
   try {
-    const env = { ...process.env, CRYPTO_ETL_DATA_DIR: join(dir, 'data') }
+    const env: NodeJS.ProcessEnv = { ...process.env, CRYPTO_ETL_DATA_DIR: join(dir, 'data') }
     delete env.DATABASE_URL
     delete env.PGHOST
     const create = timed(env)
