@@ -161,7 +161,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   public override async catch(error: Error & { exitCode?: number }): Promise<never> {
     const secrets = this.settings?.secrets ?? []
     const etl = toEtlError(error, secrets)
-    const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG) ?? false
+    const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG)
     if (this.jsonEnabled()) {
       const name = error instanceof EtlError ? error.name : etl.name
       this.logJson({ error: { name, message: etl.message, hint: etl.hint, exitCode: etl.exitCode } })

@@ -46,7 +46,7 @@ export async function* paged(
   spec: RequestSpec,
   max = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<Answer> {
-  for (let offset = 0; offset < max; ) {
+  for (let offset = 0; offset < max;) {
     const limit = Math.min(fetcher.pageSize, max - offset)
     const envelope = await fetcher.get({ ...spec, query: { ...spec.query, limit, offset } })
     if (offset === 0 || envelope.data.length > 0) yield answer(spec.dataset, envelope)

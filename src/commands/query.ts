@@ -10,8 +10,7 @@ import { type HistoryInterval, INTERVALS } from '../warehouse/queries.js'
 export default class Query extends BaseCommand<typeof Query> {
   static override summary =
     'Print the warehouse as tables: latest prices, history, movers, exchanges, markets, runs, gaps.'
-  static override description =
-    `REPORT is one of ${REPORTS.join(', ')} (default latest), or give --sql "<select>" instead. \
+  static override description = `REPORT is one of ${REPORTS.join(', ')} (default latest), or give --sql "<select>" instead. \
 --format csv|json prints every value exactly (decimals as strings) for pipes; --json prints the whole result object.`
   static override examples = [
     '<%= config.bin %> query',

@@ -244,7 +244,7 @@ async function pruneTable(
       out.rows += rows
       out.batches += Math.ceil(rows / c.batchSize)
     } else if (action === 'delete') {
-      for (let deleted = c.batchSize; deleted === c.batchSize; ) {
+      for (let deleted = c.batchSize; deleted === c.batchSize;) {
         options.signal?.throwIfAborted()
         deleted = await deleteBatch(sql, schema, p.name, filter, c.batchSize)
         out.rows += deleted

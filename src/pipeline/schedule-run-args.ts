@@ -15,7 +15,7 @@ export function splitRunArgs(args: readonly string[]): { datasets?: string; rest
   let datasets: string | undefined
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused
     if (/[\u0000-\u001f\u007f]/.test(arg)) {
       throw new UsageError('The flags after -- must not contain newlines or control characters.')
     }

@@ -83,7 +83,7 @@ export function windowSize(interval: Interval, defaultMs: number, requested?: nu
  */
 export function gridWindows(range: TimeRange, windowMs: number): TimeRange[] {
   const windows: TimeRange[] = []
-  for (let start = range.start; start < range.end; ) {
+  for (let start = range.start; start < range.end;) {
     const end = Math.min(floorTo(start, windowMs) + windowMs, range.end)
     windows.push({ start, end })
     start = end
