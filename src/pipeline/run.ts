@@ -6,6 +6,7 @@
 import type { Answer, CoincapClient } from '../coincap/index.js'
 import { EtlError, ExitCode, InterruptedError, PartialError } from '../errors.js'
 import type { Warehouse } from '../warehouse/connect.js'
+import { isSessionLost } from '../warehouse/connection-errors.js'
 import { loadAnswer } from '../warehouse/loader.js'
 import { tryRunLock } from '../warehouse/locks.js'
 import { finishRun, type RunStatus, startRun } from '../warehouse/runs.js'
@@ -61,6 +62,50 @@ async function fetchAll(client: CoincapClient, dataset: SnapshotDataset, selecti
   return answers
 }
 
+/** Loads one dataset's answers in one transaction. */
+async function loadDataset(
+  warehouse: Warehouse,
+  dataset: SnapshotDataset,
+  answers: Answer[],
+  runId: number,
+  signal: AbortSignal | undefined,
+): Promise<DatasetOutcome> {
+  const outcome: DatasetOutcome = { dataset, status: 'ok', rows: 0, records: 0, rejected: 0 }
+  await warehouse.sql.begin(async (tx) => {
+    for (const answer of answers) {
+      if (signal?.aborted) throw signal.reason
+      const loaded = await loadAnswer(tx, warehouse.schema, answer, runId)
+      outcome.rows += loaded.rows
+      outcome.records += answer.data.length
+      outcome.rejected += loaded.rejected
+    }
+  })
+  return outcome
+}
+
+/** Attempts at a dataset's transaction: a second one when the connection died under the first. */
+const LOAD_ATTEMPTS = 2
+
+/**
+ * {@link loadDataset}, once more on a new connection when the session was lost (a database restart): the
+ * server rolled the first transaction back, so the dataset is loaded whole or not at all either way.
+ */
+async function loadDatasetRetrying(
+  warehouse: Warehouse,
+  dataset: SnapshotDataset,
+  answers: Answer[],
+  runId: number,
+  signal: AbortSignal | undefined,
+): Promise<DatasetOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await loadDataset(warehouse, dataset, answers, runId, signal)
+    } catch (error) {
+      if (attempt >= LOAD_ATTEMPTS || signal?.aborted || !isSessionLost(error)) throw error
+    }
+  }
+}
+
 /**
  * Runs one snapshot. Returns `skipped` at once when another run holds the lock. Throws PartialError (3)
  * when some datasets failed, the first dataset's error when all failed, InterruptedError on a signal;
@@ -73,7 +118,7 @@ export async function runSnapshot(
   options: RunOptions,
 ): Promise<RunResult> {
   const started = performance.now()
-  const { sql, schema } = warehouse
+  const { sql } = warehouse
   const command = options.command ?? 'run'
   const lock = await tryRunLock(warehouse)
   if (!lock) {
@@ -97,16 +142,7 @@ export async function runSnapshot(
     for (const [dataset, fetching] of fetches) {
       try {
         const answers = await fetching
-        const outcome: DatasetOutcome = { dataset, status: 'ok', rows: 0, records: 0, rejected: 0 }
-        await sql.begin(async (tx) => {
-          for (const answer of answers) {
-            if (options.signal?.aborted) throw options.signal.reason
-            const loaded = await loadAnswer(tx, schema, answer, runId)
-            outcome.rows += loaded.rows
-            outcome.records += answer.data.length
-            outcome.rejected += loaded.rejected
-          }
-        })
+        const outcome = await loadDatasetRetrying(warehouse, dataset, answers, runId, options.signal)
         outcomes.push(outcome)
         options.events?.datasetLoaded?.(dataset, outcome)
       } catch (error) {

@@ -7,7 +7,11 @@ import postgres from 'postgres'
 import type { Settings } from '../config/settings.js'
 import { ConfigError, DatabaseError } from '../errors.js'
 import { maskSecrets } from '../secrets.js'
+import { isConnectionError } from './connection-errors.js'
 import { type EmbeddedServer, startEmbedded } from './embedded.js'
+import { guardTransactions } from './transactions.js'
+
+export { isConnectionError } from './connection-errors.js'
 
 export type Sql = postgres.Sql
 /** A connection or an open transaction: what query functions accept. */
@@ -20,7 +24,20 @@ export interface Warehouse {
   schema: string
   /** Where the data lives, for messages: host/db or the data directory (never a password). */
   location: string
+  /** The embedded database's data directory, whose free space is watched while loading; unset on a server. */
+  dataDir?: string
+  /**
+   * Opens a client of one connection of its own with the pool's settings, for session state such as an
+   * advisory lock. Servers only; `close()` ends the sessions still open.
+   */
+  openSession?(): Session
   close(): Promise<void>
+}
+
+/** A client of one dedicated connection; `end()` closes it (releasing its session locks) and never throws. */
+export interface Session {
+  sql: Sql
+  end(): Promise<void>
 }
 
 export interface ConnectOptions {
@@ -30,26 +47,6 @@ export interface ConnectOptions {
   max?: number
   /** How long a second process waits for the embedded data directory's lock, in ms. */
   lockWaitMs?: number
-}
-
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-])
-
-/** True for errors that mean "the database cannot be reached", as opposed to a failing statement. */
-export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code
-  return typeof code === 'string' && (CONNECTION_ERRORS.has(code) || code.startsWith('08') || code === '57P01')
 }
 
 function describeTarget(settings: Settings): string {
@@ -119,6 +116,36 @@ function serverOptions(settings: Settings, options: ConnectOptions): Options {
   return common
 }
 
+/** A postgres.js client of the server named by the settings, with `overrides` on top of the pool's options. */
+function serverClient(settings: Settings, options: ConnectOptions, overrides: Options = {}): Sql {
+  const all = { ...serverOptions(settings, options), ...overrides }
+  return settings.database.kind === 'url' ? postgres(settings.database.url, all) : postgres(all)
+}
+
+/** A session keeps its one connection as long as it is open: no idle or lifetime recycling. */
+const SESSION_OPTIONS: Options = { max: 1, idle_timeout: 0, max_lifetime: null }
+
+/** Opens sessions on demand and remembers the open ones, to end them when the warehouse closes. */
+function sessionFactory(open: () => Sql): { open(): Session; endAll(): Promise<void> } {
+  const live = new Set<Sql>()
+  const end = (sql: Sql) => sql.end({ timeout: 1 }).catch(() => {})
+  return {
+    open() {
+      const sql = open()
+      live.add(sql)
+      const close = () => {
+        live.delete(sql)
+        return end(sql)
+      }
+      return { sql, end: close }
+    },
+    async endAll() {
+      await Promise.all([...live].map(end))
+      live.clear()
+    },
+  }
+}
+
 /**
  * Connects to the warehouse named by the settings and checks it answers.
  * @throws DatabaseError (74) when unreachable within the connect timeout; ConfigError (78) for a bad URL.
@@ -129,35 +156,41 @@ export async function connectWarehouse(settings: Settings, options: ConnectOptio
 
   let sql: Sql
   try {
-    sql =
-      settings.database.kind === 'url'
-        ? postgres(settings.database.url, serverOptions(settings, options))
-        : postgres(serverOptions(settings, options))
+    sql = guardTransactions(serverClient(settings, options))
   } catch (error) {
     throw new ConfigError(`Invalid --database-url / DATABASE_URL: ${(error as Error).message}.`, undefined, {
       cause: error,
     })
   }
-  const warehouse = makeWarehouse(sql, 'server', settings.schema, location, async () => {})
+  const sessions = sessionFactory(() => serverClient(settings, options, SESSION_OPTIONS))
+  const warehouse: Warehouse = {
+    ...makeWarehouse(sql, 'server', settings.schema, location, () => sessions.endAll()),
+    openSession: () => sessions.open(),
+  }
   await checkReachable(warehouse, settings)
   return warehouse
 }
 
 async function connectEmbedded(settings: Settings, location: string, options: ConnectOptions): Promise<Warehouse> {
   const server: EmbeddedServer = await startEmbedded(settings.dataDir, { lockWaitMs: options.lockWaitMs })
-  const sql: Sql = postgres({
-    path: server.socketPath,
-    max: 1,
-    // One private connection for the life of the process: it must not be recycled, or search_path is lost.
-    idle_timeout: 0,
-    max_lifetime: null,
-    connect_timeout: options.connectTimeoutSeconds ?? 10,
-    username: 'postgres',
-    database: 'postgres',
-    password: '',
-    onnotice: () => {},
-  })
-  const warehouse = makeWarehouse(sql, 'embedded', settings.schema, location, () => server.stop())
+  const sql: Sql = guardTransactions(
+    postgres({
+      path: server.socketPath,
+      max: 1,
+      // One private connection for the life of the process: it must not be recycled, or search_path is lost.
+      idle_timeout: 0,
+      max_lifetime: null,
+      connect_timeout: options.connectTimeoutSeconds ?? 10,
+      username: 'postgres',
+      database: 'postgres',
+      password: '',
+      onnotice: () => {},
+    }),
+  )
+  const warehouse = {
+    ...makeWarehouse(sql, 'embedded', settings.schema, location, () => server.stop()),
+    dataDir: settings.dataDir,
+  }
   // PGlite ignores startup parameters, so the schema is chosen with a session-level SET instead.
   try {
     await sql.unsafe(`set search_path to "${settings.schema}", public`)
@@ -173,7 +206,8 @@ function makeWarehouse(
   kind: Warehouse['kind'],
   schema: string,
   location: string,
-  stopServer: () => Promise<void>,
+  /** Runs after the pool has ended: stops the embedded server, ends a server's sessions. */
+  afterEnd: () => Promise<void>,
 ): Warehouse {
   let closing: Promise<void> | undefined
   return {
@@ -184,7 +218,7 @@ function makeWarehouse(
     close() {
       closing ??= (async () => {
         await sql.end({ timeout: 2 }).catch(() => {})
-        await stopServer()
+        await afterEnd()
       })()
       return closing
     },

@@ -1,9 +1,9 @@
 /**
  * The run lock: only one `run` per warehouse at a time. On a server it is a session advisory lock held
- * on a reserved connection; the embedded database is already exclusive to this process (its data
- * directory is locked when opened), so there the lock is always granted.
+ * by a session of its own (one dedicated connection); the embedded database is already exclusive to this
+ * process (its data directory is locked when opened), so there the lock is always granted.
  */
-import type { Warehouse } from './connect.js'
+import type { Session, Warehouse } from './connect.js'
 
 export interface HeldLock {
   release(): Promise<void>
@@ -13,23 +13,26 @@ export interface HeldLock {
 export async function tryLock(warehouse: Warehouse, name: string): Promise<HeldLock | null> {
   if (warehouse.kind === 'embedded') return { release: async () => {} }
   const key = `crypto-etl:${name}:${warehouse.schema}`
-  const conn = await warehouse.sql.reserve()
+  const session = openLockSession(warehouse)
   try {
-    const [row] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${key})) as locked`
-    if (!row?.locked) {
-      conn.release()
-      return null
-    }
+    const [row] = await session.sql<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${key})) as locked`
+    // Ending the session releases its advisory locks, and works even when the server already ended it.
+    if (row?.locked) return { release: () => session.end() }
   } catch (error) {
-    conn.release()
+    await session.end()
     throw error
   }
-  return {
-    async release() {
-      await conn`select pg_advisory_unlock(hashtext(${key}))`.catch(() => {})
-      conn.release()
-    },
-  }
+  await session.end()
+  return null
+}
+
+/**
+ * A session of its own rather than `sql.reserve()`: once a reserved connection's backend dies, any query
+ * on it (the unlock) crashes the process in postgres.js 3.4.9 (porsager/postgres#1208).
+ */
+function openLockSession(warehouse: Warehouse): Session {
+  if (!warehouse.openSession) throw new Error(`The warehouse at ${warehouse.location} cannot open a session.`)
+  return warehouse.openSession()
 }
 
 /** The lock of `run`. */

@@ -1,6 +1,7 @@
 /** Bookkeeping in `etl_runs`: one row per command run, `running` first, then its outcome. */
 import { maskSecrets } from '../secrets.js'
 import type { Db } from './connect.js'
+import { isSessionLost } from './connection-errors.js'
 
 export type RunStatus = 'running' | 'ok' | 'partial' | 'failed' | 'skipped' | 'interrupted'
 
@@ -30,13 +31,34 @@ export async function startRun(
   return Number(row!.run_id)
 }
 
-/** Records the outcome of run `runId`; `secrets` are masked out of the error text. */
+/**
+ * Attempts at recording an outcome. After the run's connection died, the pool reconnects for this update,
+ * but postgres.js 3.4.9 fails the first query on a connection that died mid-query with that query's stale
+ * error (porsager/postgres#1215): the next attempt gets through.
+ */
+const FINISH_ATTEMPTS = 3
+
+/**
+ * Records the outcome of run `runId`; `secrets` are masked out of the error text. Tried again (up to
+ * {@link FINISH_ATTEMPTS} in all) when the session died, so a run cut off by a lost connection is still
+ * recorded once the database answers again.
+ */
 export async function finishRun(
   sql: Db,
   runId: number,
   outcome: RunOutcome,
   secrets: readonly string[] = [],
 ): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await updateRun(sql, runId, outcome, secrets)
+    } catch (error) {
+      if (attempt >= FINISH_ATTEMPTS || !isSessionLost(error)) throw error
+    }
+  }
+}
+
+async function updateRun(sql: Db, runId: number, outcome: RunOutcome, secrets: readonly string[]): Promise<void> {
   await sql`
     update etl_runs set
       status = ${outcome.status},

@@ -1,0 +1,38 @@
+/** What a driver error says about the connection: an unreachable server, or a session that died under us. */
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+])
+
+/** Codes of an established session's end: its socket closed, was reset or destroyed. */
+const SESSION_LOSSES = new Set(['ECONNRESET', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED'])
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** True for errors that mean "the database cannot be reached", as opposed to a failing statement. */
+export function isConnectionError(error: unknown): boolean {
+  const code = codeOf(error)
+  return code !== undefined && (CONNECTION_ERRORS.has(code) || code.startsWith('08') || code === '57P01')
+}
+
+/**
+ * True when an established session died: its socket closed or was reset, or the server ended it (57P01
+ * terminated, 57P02 crash, 08006 connection failure). Unlike a failure to connect, a new connection may work.
+ */
+export function isSessionLost(error: unknown): boolean {
+  const code = codeOf(error)
+  return code !== undefined && (SESSION_LOSSES.has(code) || code === '08006' || code === '57P01' || code === '57P02')
+}
