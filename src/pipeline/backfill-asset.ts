@@ -10,6 +10,7 @@ import { loadAnswer } from '../warehouse/loader.js'
 import { tryLock } from '../warehouse/locks.js'
 import { type BackfillContext, planAsset, toAssetPlan } from './backfill-plan.js'
 import type { AssetOutcome, BackfillOptions } from './backfill-types.js'
+import { diskGuard } from '../warehouse/disk.js'
 import { completeWindow, type Fetched, fetchRange, prefetch, recentMs } from './backfill-window.js'
 import { expectedPoints, isoOf, type TimeRange } from './windows.js'
 
@@ -82,6 +83,7 @@ export async function backfillAsset(
     let seenData = false
     let consecutive = 0
     const fetch = (range: TimeRange) => fetchRange(client, asset, interval, range)
+    const checkDisk = diskGuard(warehouse.dataDir)
     for (const [window, fetching] of prefetch(work.windows, options.prefetch ?? 4, fetch)) {
       throwIfAborted(signal)
       const dataBefore = seenData || (work.firstData !== null && work.firstData < window.start)
@@ -111,6 +113,7 @@ export async function backfillAsset(
       consecutive = 0
       let rows = 0
       let rejected = 0
+      await checkDisk()
       await sql.begin(async (tx) => {
         for (const answer of got.answers) {
           throwIfAborted(signal)

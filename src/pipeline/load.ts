@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream'
 import { BulkWriter } from '../warehouse/bulk.js'
 import type { Warehouse } from '../warehouse/connect.js'
+import { diskGuard } from '../warehouse/disk.js'
 import { loadAnswer } from '../warehouse/loader.js'
 import { finishRun, startRun } from '../warehouse/runs.js'
 import { readLanding } from './landing.js'
@@ -38,12 +39,14 @@ export async function loadLandingFile(
   const runId = await startRun(sql, 'load', [], options.version)
   const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0 }
   const datasets = new Set<string>()
+  const checkDisk = diskGuard(warehouse.dataDir)
   try {
     await sql.begin(async (tx) => {
       // asset_history's key is (asset_id, interval, ts): three leading columns.
       const history = new BulkWriter(tx, schema, warehouse.kind, 3)
       for await (const { answer } of readLanding(input, options.name)) {
         if (options.signal?.aborted) throw options.signal.reason
+        await checkDisk()
         const loaded = await loadAnswer(tx, schema, answer, runId, { history })
         result.lines += 1
         result.rows[answer.dataset] = (result.rows[answer.dataset] ?? 0) + loaded.rows

@@ -6,10 +6,12 @@
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { setTimeout } from 'node:timers/promises'
 import type { PGlite } from '@electric-sql/pglite'
 import lockfile from 'proper-lockfile'
 import { DatabaseError } from '../errors.js'
+import { assertFreeSpace } from './disk.js'
 
 /** Exit 74: another crypto-etl process has the embedded data directory open. */
 export class DataDirLockedError extends DatabaseError {
@@ -37,18 +39,53 @@ export function embeddedExists(dataDir: string): boolean {
 }
 
 async function acquireLock(dataDir: string, waitMs: number): Promise<() => Promise<void>> {
-  const retries = Math.max(0, Math.ceil(waitMs / 250))
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    try {
+      return await lockfile.lock(dataDir, {
+        lockfilePath: join(dataDir, 'lock'),
+        // A lock not refreshed for 10 s belongs to a process that died: it is taken over.
+        stale: 10_000,
+        // Retried here, on ELOCKED only: proper-lockfile would also retry EACCES or EROFS, which never heal.
+        retries: 0,
+        onCompromised: () => {},
+      })
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ELOCKED' && Date.now() < deadline) {
+        await setTimeout(250)
+        continue
+      }
+      if (code === 'ELOCKED') throw new DataDirLockedError(dataDir)
+      throw new DatabaseError(
+        `Cannot lock the data directory ${dataDir}: ${code ?? (error as Error).message}.`,
+        'Choose a data directory this user can write to (--data-dir / CRYPTO_ETL_DATA_DIR).',
+        { cause: error },
+      )
+    }
+  }
+}
+
+/**
+ * Creates `dir` and its parents. Node's recursive mkdir reports ENOENT where a parent cannot be made (a
+ * read-only disk, say): on failure the first missing folder is made alone, to learn the real reason.
+ */
+async function makeDataDir(dir: string): Promise<void> {
   try {
-    return await lockfile.lock(dataDir, {
-      lockfilePath: join(dataDir, 'lock'),
-      // A lock not refreshed for 10 s belongs to a process that died: it is taken over.
-      stale: 10_000,
-      retries: { retries, minTimeout: 250, maxTimeout: 250, factor: 1 },
-      onCompromised: () => {},
-    })
+    await mkdir(dir, { recursive: true })
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirLockedError(dataDir)
-    throw error
+    let code = (error as NodeJS.ErrnoException).code
+    let missing = dir
+    while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing)
+    if (code === 'ENOENT')
+      code = await mkdir(missing).then(
+        () => code,
+        (e: NodeJS.ErrnoException) => e.code,
+      )
+    throw new DatabaseError(
+      `Cannot create the data directory ${dir}: ${code}.`,
+      'Choose a writable --data-dir / CRYPTO_ETL_DATA_DIR.',
+    )
   }
 }
 
@@ -70,18 +107,13 @@ async function openPglite(dataDir: string): Promise<{ db: PGlite; created: boole
  * @throws DataDirLockedError when another process holds the directory beyond `lockWaitMs`.
  */
 export async function startEmbedded(dataDir: string, options: { lockWaitMs?: number } = {}): Promise<EmbeddedServer> {
-  try {
-    await mkdir(dataDir, { recursive: true })
-  } catch (error) {
-    throw new DatabaseError(
-      `Cannot create the data directory ${dataDir}: ${(error as NodeJS.ErrnoException).code}.`,
-      'Choose a writable --data-dir / CRYPTO_ETL_DATA_DIR.',
-    )
-  }
-  const release = await acquireLock(dataDir, options.lockWaitMs ?? 3000)
+  await makeDataDir(dataDir)
+  // Long enough to outlast the lock of a process that was killed (it turns stale after 10 s).
+  const release = await acquireLock(dataDir, options.lockWaitMs ?? 12_000)
   let db: PGlite | undefined
   let socketDir: string | undefined
   try {
+    await assertFreeSpace(dataDir)
     const opened = await openPglite(dataDir)
     db = opened.db
     socketDir = await mkdtemp(join(tmpdir(), 'crypto-etl-'))
