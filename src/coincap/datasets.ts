@@ -151,6 +151,8 @@ export async function* assetHistory(
   window?: HistoryWindow,
 ): AsyncGenerator<Answer> {
   if (!assetId.trim()) throw new UsageError('No asset id given for history.')
+  // Dot segments survive encodeURIComponent and a URL resolves them: assets/../history is GET /history.
+  if (assetId === '.' || assetId === '..') throw new UsageError(`'${assetId}' is not an asset id.`)
   if (!isInterval(interval)) {
     throw new UsageError(`Unknown history interval '${interval}'.`, `Use one of ${INTERVALS.join(' ')}.`)
   }

@@ -6,23 +6,38 @@
 import { z } from 'zod'
 import type { Dataset } from './types.js'
 
-/** A decimal as CoinCap writes it: a string such as `"80399.570000000006984919"` or `"-3.7e-8"`. */
-export const decimalString = z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'expected a decimal string')
+/**
+ * A decimal as CoinCap writes it: a string such as `"80399.570000000006984919"` or `"-3.7e-8"`. Bounded to
+ * what Postgres `numeric` accepts (an exponent of at most three digits), so a wild value is a rejected
+ * record rather than a failed load.
+ */
+export const decimalString = z
+  .string()
+  .regex(/^-?\d{1,1000}(\.\d{1,1000})?([eE][-+]?\d{1,3})?$/, 'expected a decimal string')
+
+/** Text Postgres can store: anything but the NUL character. */
+export const text = z.string().regex(/^[^\0]*$/, 'contains a NUL character')
+
+/** A non-empty id. */
+const id = text.min(1)
 
 /** An integer sent as a string, such as `rank` and `tradingPairs`. */
 export const integerString = z.string().regex(/^-?\d+$/, 'expected an integer string')
 
+/** The latest time a JavaScript Date can hold (year 275760); Postgres goes a little further. */
+export const MAX_EPOCH_MS = 8_640_000_000_000_000
+
 /** A time in Unix ms. */
-export const epochMs = z.number().int().nonnegative()
+export const epochMs = z.number().int().nonnegative().max(MAX_EPOCH_MS)
 
 /** The `{data, timestamp}` envelope of every list answer. Extra top-level keys are tolerated. */
 export const listEnvelopeSchema = z.object({ data: z.array(z.unknown()), timestamp: epochMs })
 
 export const assetSchema = z.looseObject({
-  id: z.string().min(1),
+  id,
   rank: integerString,
-  symbol: z.string(),
-  name: z.string(),
+  symbol: text,
+  name: text,
   supply: decimalString,
   maxSupply: decimalString.nullable(),
   marketCapUsd: decimalString,
@@ -30,31 +45,31 @@ export const assetSchema = z.looseObject({
   priceUsd: decimalString,
   changePercent24Hr: decimalString,
   vwap24Hr: decimalString.nullable(),
-  explorer: z.string().nullish(),
+  explorer: text.nullish(),
   // New in v3: {chainId: [address]}, {} when none.
-  tokens: z.record(z.string(), z.array(z.string())).optional(),
+  tokens: z.record(text, z.array(text)).optional(),
 })
 
 export const exchangeSchema = z.looseObject({
-  exchangeId: z.string().min(1),
-  name: z.string(),
+  exchangeId: id,
+  name: text,
   rank: integerString,
   percentTotalVolume: decimalString.nullable(),
   volumeUsd: decimalString.nullable(),
   tradingPairs: integerString,
   socket: z.boolean().nullable(),
-  exchangeUrl: z.string(),
+  exchangeUrl: text,
   // 0 for a dead exchange.
   updated: epochMs,
 })
 
 export const marketSchema = z.looseObject({
-  exchangeId: z.string().min(1),
+  exchangeId: id,
   rank: integerString,
-  baseSymbol: z.string(),
-  baseId: z.string().min(1),
-  quoteSymbol: z.string(),
-  quoteId: z.string().min(1),
+  baseSymbol: text,
+  baseId: id,
+  quoteSymbol: text,
+  quoteId: id,
   priceQuote: decimalString,
   priceUsd: decimalString,
   volumeUsd24Hr: decimalString,
@@ -64,9 +79,9 @@ export const marketSchema = z.looseObject({
 })
 
 export const rateSchema = z.looseObject({
-  id: z.string().min(1),
-  symbol: z.string(),
-  currencySymbol: z.string().nullable(),
+  id,
+  symbol: text,
+  currencySymbol: text.nullable(),
   type: z.enum(['fiat', 'crypto']),
   rateUsd: decimalString,
 })
@@ -74,7 +89,7 @@ export const rateSchema = z.looseObject({
 export const historyPointSchema = z.looseObject({
   priceUsd: decimalString,
   time: epochMs,
-  date: z.string(),
+  date: text,
   // Seen in v2 intraday answers; in v3 unknown.
   circulatingSupply: decimalString.nullish(),
 })

@@ -8,6 +8,7 @@ import { PassThrough, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
 import { type Answer, DATASETS, INTERVALS } from '../coincap/index.js'
+import { epochMs, text } from '../coincap/schemas.js'
 import { DataValidationError, UsageError } from '../errors.js'
 
 /** The longest line accepted: far above any real CoinCap answer, low enough to keep memory bounded. */
@@ -16,12 +17,12 @@ export const MAX_LINE_BYTES = 64 * 1024 * 1024
 const landingLineSchema = z
   .object({
     dataset: z.enum(DATASETS),
-    timestamp: z.number().int().nonnegative(),
+    timestamp: epochMs,
     data: z.array(z.unknown()),
-    asset: z.string().min(1).optional(),
+    asset: text.min(1).optional(),
     interval: z.enum(INTERVALS).optional(),
-    start: z.number().int().optional(),
-    end: z.number().int().optional(),
+    start: epochMs.optional(),
+    end: epochMs.optional(),
   })
   .refine((l) => l.dataset !== 'history' || (l.asset && l.interval), 'a history line needs "asset" and "interval"')
 
@@ -50,7 +51,12 @@ export async function openLanding(path: string): Promise<Readable> {
   const first: Buffer | null = raw.read(2)
   if (first) raw.unshift(first)
   const gzip = first !== null && first[0] === 0x1f && first[1] === 0x8b
-  return gzip ? raw.pipe(createGunzip()) : raw.pipe(new PassThrough())
+  const out = gzip ? createGunzip() : new PassThrough()
+  // Broken gzip fails before anyone reads: the error is kept on the stream (readLanding throws it when it
+  // reads) instead of crashing the process for want of a listener.
+  out.on('error', () => {})
+  raw.on('error', (error) => out.destroy(error))
+  return raw.pipe(out)
 }
 
 /** A validated landing line with its 1-based line number. */

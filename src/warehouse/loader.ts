@@ -16,6 +16,7 @@ import {
   historyRows,
   marketSnapshotRows,
   rateSnapshotRows,
+  rejectedRecordJson,
 } from './rows.js'
 
 /** What loading one answer did: new fact rows (duplicates of stored rows not counted) and rejected records. */
@@ -112,7 +113,7 @@ async function keepRejected(
       answer.dataset,
       new Date(answer.timestamp).toISOString(),
       rejected.map((r) => r.reason),
-      rejected.map((r) => JSON.stringify(r.record)),
+      rejected.map((r) => rejectedRecordJson(r.record)),
     ] as never[],
   )
 }

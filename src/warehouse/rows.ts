@@ -221,3 +221,32 @@ export function assetDimensionRows(records: Asset[]): Asset[] {
 export function exchangeDimensionRows(records: Exchange[]): Exchange[] {
   return [...new Map(records.map((e) => [e.exchangeId, e])).values()]
 }
+
+/** How deep a rejected record is kept; deeper parts are replaced by a marker (Postgres and JSON.stringify recurse). */
+const MAX_REJECTED_DEPTH = 32
+
+/**
+ * The jsonb text of a rejected record, whatever it holds: NUL characters (which jsonb refuses) become
+ * U+FFFD, and nesting beyond {@link MAX_REJECTED_DEPTH} levels becomes the string `"<nested too deeply>"`.
+ */
+export function rejectedRecordJson(record: unknown): string {
+  return JSON.stringify(storable(record, 0)) ?? 'null'
+}
+
+function storable(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return value.replaceAll('\0', '\uFFFD')
+  if (value === null || typeof value !== 'object') return value
+  if (depth >= MAX_REJECTED_DEPTH) return '<nested too deeply>'
+  if (Array.isArray(value)) return value.map((v) => storable(v, depth + 1))
+  const copy: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(value)) {
+    // defineProperty, not assignment: a "__proto__" key stays a key.
+    Object.defineProperty(copy, key.replaceAll('\0', '\uFFFD'), {
+      value: storable(v, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return copy
+}

@@ -84,4 +84,27 @@ describe('validateRecords', () => {
     expect(validateRecords('exchanges', [itbit]).valid).toHaveLength(1)
     expect(validateRecords('markets', [zeroMarket]).valid).toHaveLength(1)
   })
+
+  it('rejects what Postgres cannot store: a NUL in text, a decimal beyond numeric, a time beyond a date', () => {
+    const [asset] = makeAssets(1)
+    const { valid, rejected } = validateRecords('assets', [
+      { ...asset, name: 'Bit\u0000coin' },
+      { ...asset, priceUsd: '1e1000' },
+      { ...asset, priceUsd: '1e999' },
+      { ...asset, supply: `1${'0'.repeat(1000)}` },
+    ])
+    expect(rejected.map((r) => r.reason)).toEqual([
+      'name: contains a NUL character',
+      'priceUsd: expected a decimal string',
+      'supply: expected a decimal string',
+    ])
+    expect(valid.map((a) => a.priceUsd)).toEqual(['1e999'])
+    const point = { priceUsd: '1', date: '2026-01-01T00:00:00.000Z' }
+    const history = validateRecords('history', [
+      { ...point, time: 8_640_000_000_000_000 },
+      { ...point, time: 8_640_000_000_000_001 },
+    ])
+    expect(history.valid).toHaveLength(1)
+    expect(history.rejected.map((r) => r.reason)).toEqual(['time: Too big: expected number to be <=8640000000000000'])
+  })
 })
