@@ -21,7 +21,7 @@ export const timeFlag = Flags.custom<Date>({
 })
 
 /** A comma-separated list, trimmed, empty items dropped; `allowed` restricts the values. */
-export function listFlag<const T extends string>(allowed?: readonly T[]) {
+export function listFlag<const T extends string>(allowed?: readonly T[], check?: (item: string) => string | undefined) {
   return Flags.custom<T[]>({
     parse: async (input) => {
       const items = [
@@ -37,7 +37,17 @@ export function listFlag<const T extends string>(allowed?: readonly T[]) {
         const unknown = items.filter((i) => !allowed.includes(i as T))
         if (unknown.length) throw new Error(`Unknown value '${unknown[0]}'; expected one of ${allowed.join(', ')}.`)
       }
+      const problem = check && items.map(check).find(Boolean)
+      if (problem) throw new Error(problem)
       return items as T[]
     },
   })
 }
+
+/** Why `id` cannot be an asset id, if it cannot: `.` and `..` would be resolved as URL path segments. */
+export function assetIdProblem(id: string): string | undefined {
+  return id === '.' || id === '..' ? `'${id}' is not an asset id.` : undefined
+}
+
+/** A comma-separated list of asset ids (`--assets bitcoin,ethereum`). */
+export const assetIdsFlag = () => listFlag<string>(undefined, assetIdProblem)

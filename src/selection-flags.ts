@@ -1,13 +1,13 @@
 /** The dataset-selection flags `run` and `extract` share (`cli.md`, "Dataset selection"). */
 import { Flags } from '@oclif/core'
-import { listFlag } from './flags.js'
+import { assetIdsFlag, listFlag } from './flags.js'
 import { DEFAULT_DATASETS, type Selection, SNAPSHOT_DATASETS, type SnapshotDataset } from './pipeline/datasets.js'
 
 export const selectionFlags = {
   datasets: listFlag(SNAPSHOT_DATASETS)({
     summary: `Datasets to fetch, comma-separated: ${SNAPSHOT_DATASETS.join(', ')} (default ${DEFAULT_DATASETS.join(',')}).`,
   }),
-  assets: listFlag()({
+  assets: assetIdsFlag()({
     summary: 'Only these asset ids, e.g. bitcoin,ethereum (instead of the top --limit).',
     exclusive: ['limit'],
   }),

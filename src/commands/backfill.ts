@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { INTERVALS, type Interval } from '../coincap/index.js'
 import { InterruptedError, UsageError } from '../errors.js'
-import { durationFlag, listFlag, timeFlag } from '../flags.js'
+import { assetIdsFlag, durationFlag, timeFlag } from '../flags.js'
 import {
   type BackfillOptions,
   type BackfillPlan,
@@ -39,7 +39,7 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
   ]
 
   static override flags = {
-    assets: listFlag()({
+    assets: assetIdsFlag()({
       summary: 'Asset ids, comma-separated, e.g. bitcoin,ethereum.',
       helpValue: '<ids>',
     }),

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { UsageError } from '../errors.js'
+import { EtlError, ExitCode, UsageError } from '../errors.js'
 import { type ExtractResult, extract } from '../pipeline/extract.js'
 import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
 
@@ -26,17 +26,21 @@ export default class Extract extends BaseCommand<typeof Extract> {
     if (this.jsonEnabled() && !this.flags.output) {
       throw new UsageError('--json needs --output: stdout carries the landing data.')
     }
-    const client = await this.coincapClient({ demo: this.flags.demo })
     const output = this.flags.output
     // Written under a temporary name and renamed at the end, so a failed extract never leaves a partial file.
     const partial = output ? `${output}.partial` : undefined
     let sink: Writable = process.stdout
     let file: Writable | undefined
-    if (partial) {
-      file = createWriteStream(partial)
-      sink = output?.endsWith('.gz') ? createGzip() : file
-      if (sink !== file) sink.pipe(file)
+    if (output && partial) {
+      // Opened before anything is fetched: a wrong path costs no request.
+      file = await openOutput(output, partial)
+      sink = output.endsWith('.gz') ? createGzip() : file
+      if (sink !== file) {
+        sink.pipe(file)
+        file.on('error', (error) => sink.destroy(writeFailed(output, error)))
+      }
     }
+    const client = await this.coincapClient({ demo: this.flags.demo })
     let result: ExtractResult
     try {
       result = await extract(client, selectionFromFlags(this.flags), sink)
@@ -52,7 +56,8 @@ export default class Extract extends BaseCommand<typeof Extract> {
         file?.destroy()
         await rm(partial, { force: true })
       }
-      throw error
+      const fsError = output && (error as NodeJS.ErrnoException).syscall !== undefined && !(error instanceof EtlError)
+      throw fsError ? writeFailed(output, error as NodeJS.ErrnoException) : error
     }
     const summary = `extracted ${result.answers} answers (${Object.entries(result.records)
       .map(([d, n]) => `${d} ${n}`)
@@ -60,4 +65,23 @@ export default class Extract extends BaseCommand<typeof Extract> {
     this.logger.info(summary)
     return { ...result, output: output ?? '-' }
   }
+}
+
+/** Creates `partial`, failing with exit 2 and the reason when the folder is missing or not writable. */
+async function openOutput(output: string, partial: string): Promise<Writable> {
+  const file = createWriteStream(partial)
+  await new Promise<void>((resolve, reject) => {
+    file.once('open', () => resolve())
+    file.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new UsageError(`Cannot write ${output}: ${error.code ?? error.message}.`, 'Choose a writable path.')),
+    )
+  })
+  // Later failures (a full disk) surface through the writes; this listener keeps them from crashing the process.
+  file.on('error', () => {})
+  return file
+}
+
+/** Exit 74: the landing file could not be written (a full disk, say). */
+function writeFailed(output: string, error: NodeJS.ErrnoException): EtlError {
+  return new EtlError(`Cannot write ${output}: ${error.code ?? error.message}.`, ExitCode.database)
 }

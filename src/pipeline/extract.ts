@@ -16,11 +16,27 @@ export async function extract(client: CoincapClient, selection: Selection, out: 
   const result: ExtractResult = { answers: 0, records: {}, api: client.stats }
   for (const dataset of selection.datasets) {
     for await (const answer of fetchDataset(client, dataset, selection)) {
-      if (!out.write(formatLandingLine(answer))) await new Promise((resolve) => out.once('drain', resolve))
+      if (out.errored) throw out.errored
+      if (!out.write(formatLandingLine(answer))) await drained(out)
       result.answers += 1
       result.records[dataset] = (result.records[dataset] ?? 0) + answer.data.length
     }
   }
   result.api = client.stats
   return result
+}
+
+/** Resolves when `out` can take more, rejects when it fails meanwhile (a full disk, a closed pipe). */
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      out.off('error', onError)
+      resolve()
+    }
+    const onError = (error: Error) => {
+      out.off('drain', onDrain)
+      reject(error)
+    }
+    out.once('drain', onDrain).once('error', onError)
+  })
 }
