@@ -12,7 +12,9 @@ import postgres from 'postgres'
 import { expect } from 'vitest'
 import { resolveSettings } from '../../src/config/settings.js'
 import { connectWarehouse } from '../../src/warehouse/connect.js'
-import { BIN, type CliResult, cleanEnv } from './cli.js'
+import { migrate } from '../../src/warehouse/migrate.js'
+import { ensurePartitions } from '../../src/warehouse/partitions.js'
+import { BIN, type CliResult, cleanEnv, runCli } from './cli.js'
 import { TEST_DATABASE_URL } from './env.js'
 import { type Target, targetEnv, uniqueSchema } from './warehouse.js'
 
@@ -200,4 +202,72 @@ export async function terminateBackends(appName: string, where = 'true'): Promis
 /** Whether this process may mount file systems (root in the CI container); drills that need it say so. */
 export function isRoot(): boolean {
   return process.getuid?.() === 0
+}
+
+const DAY = 86_400_000
+const DAYS = 120
+
+/** Sends SIGTERM to the child once its stderr has printed `marker`. */
+export function sigtermOn(marker: string): (child: ChildProcess) => void {
+  return (child) => {
+    let seen = ''
+    child.stderr?.on('data', (d: Buffer | string) => {
+      seen += String(d)
+      if (seen.includes(marker) && child.exitCode === null && !child.killed) child.kill('SIGTERM')
+    })
+  }
+}
+
+/**
+ * 120 days of hourly bitcoin snapshots at half past each hour, from midnight UTC 120 days ago: one
+ * partition a day, 24 rows in each whole day.
+ */
+async function seedSnapshots(t: DrillTarget): Promise<void> {
+  const warehouse = await connectWarehouse(resolveSettings({}, t.env), { lockWaitMs: 15_000 })
+  try {
+    await migrate(warehouse)
+    const start = new Date(Math.floor(Date.now() / DAY) * DAY - DAYS * DAY)
+    await ensurePartitions(warehouse.sql, t.schema, 'asset_snapshots', start, new Date())
+    await warehouse.sql`
+      insert into asset_snapshots (asset_id, observed_at, price_usd)
+      select 'bitcoin', g, 1 from generate_series(${start}::timestamptz + interval '30 minutes', now(), interval '1 hour') g`
+  } finally {
+    await warehouse.close()
+  }
+}
+
+/**
+ * The prune drill: 120 days of daily partitions, `prune --older-than 30d` stopped by SIGTERM after its first
+ * dropped partition. Exit 143, whole days gone oldest first, the recent days untouched, the run recorded as
+ * interrupted; then the same prune finishes the job.
+ */
+export async function pruneSigtermDrill(target: Target): Promise<void> {
+  const t = await prepareTarget(target, 'term_prune')
+  await seedSnapshots(t)
+  const recent = `select count(*)::int as n from asset_snapshots where observed_at >= now() - interval '29 days'`
+  const [before] = await t.query<{ n: number }>(recent)
+  const r = await runCli(['prune', '--older-than', '30d', '--verbose'], {
+    env: t.env,
+    onSpawn: sigtermOn('partition dropped'),
+  })
+  expect(r.code).toBe(143)
+  expect(errorBlock(r.stderr)[0]).toBe('Error: Interrupted by SIGTERM.')
+  // Whole days went, oldest first; the newest 29 days were never touched.
+  const oldDays = new Date(Math.floor((Date.now() - 31 * DAY) / DAY) * DAY).toISOString()
+  const [days] = await t.query<{ n: number; partial: number }>(
+    `select count(*)::int as n, count(*) filter (where c <> 24)::int as partial from (
+         select count(*) as c from asset_snapshots where observed_at < '${oldDays}'
+         group by date_trunc('day', observed_at at time zone 'UTC')) d`,
+  )
+  expect(days?.partial).toBe(0)
+  expect(days?.n).toBeGreaterThan(0)
+  expect(days?.n).toBeLessThan(DAYS - 31)
+  expect(await t.query<{ n: number }>(recent)).toEqual([before])
+  const runs = await t.query<{ command: string; status: string }>('select command, status from etl_runs')
+  expect(runs).toEqual([{ command: 'prune', status: 'interrupted' }])
+
+  const again = await runCli(['prune', '--older-than', '30d'], { env: t.env })
+  expect(again.code).toBe(0)
+  expect(await t.count(`asset_snapshots where observed_at < now() - interval '30 days 1 minute'`)).toBe(0)
+  expect(await t.query<{ n: number }>(recent)).toEqual([before])
 }
