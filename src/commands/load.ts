@@ -27,6 +27,7 @@ export default class Load extends BaseCommand<typeof Load> {
       version: VERSION,
       signal: this.abortController.signal,
       secrets: this.settings.secrets,
+      onStarted: (runId) => this.logger.debug('load started', { run: runId, source: file }),
     })
     const rows = Object.entries(result.rows)
       .map(([d, n]) => `${d} +${n}`)

@@ -16,6 +16,8 @@ export interface LoadOptions {
   version: string
   signal?: AbortSignal
   secrets?: readonly string[]
+  /** Called once the run is recorded, before the first line is read. */
+  onStarted?: (runId: number) => void
 }
 
 /** What a load did, per table: new rows and rejected records; `lines` answers read. */
@@ -37,6 +39,7 @@ export async function loadLandingFile(
 ): Promise<LoadResult> {
   const { sql, schema } = warehouse
   const runId = await startRun(sql, 'load', [], options.version)
+  options.onStarted?.(runId)
   const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0 }
   const datasets = new Set<string>()
   const checkDisk = diskGuard(warehouse.dataDir)
