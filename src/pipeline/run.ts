@@ -6,7 +6,7 @@
 import type { Answer, CoincapClient } from '../coincap/index.js'
 import { EtlError, ExitCode, InterruptedError, PartialError } from '../errors.js'
 import type { Warehouse } from '../warehouse/connect.js'
-import { isSessionLost } from '../warehouse/connection-errors.js'
+import { retryOnLostSession } from '../warehouse/connection-errors.js'
 import { loadAnswer } from '../warehouse/loader.js'
 import { tryRunLock } from '../warehouse/locks.js'
 import { finishRun, type RunStatus, startRun } from '../warehouse/runs.js'
@@ -83,28 +83,11 @@ async function loadDataset(
   return outcome
 }
 
-/** Attempts at a dataset's transaction: a second one when the connection died under the first. */
-const LOAD_ATTEMPTS = 2
-
 /**
- * {@link loadDataset}, once more on a new connection when the session was lost (a database restart): the
- * server rolled the first transaction back, so the dataset is loaded whole or not at all either way.
+ * Attempts at a dataset's transaction: a second one, on a new connection, when the session was lost under the
+ * first (a database restart). The server rolled the first back, so the dataset loads whole or not at all.
  */
-async function loadDatasetRetrying(
-  warehouse: Warehouse,
-  dataset: SnapshotDataset,
-  answers: Answer[],
-  runId: number,
-  signal: AbortSignal | undefined,
-): Promise<DatasetOutcome> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await loadDataset(warehouse, dataset, answers, runId, signal)
-    } catch (error) {
-      if (attempt >= LOAD_ATTEMPTS || signal?.aborted || !isSessionLost(error)) throw error
-    }
-  }
-}
+const LOAD_ATTEMPTS = 2
 
 /**
  * Runs one snapshot. Returns `skipped` at once when another run holds the lock. Throws PartialError (3)
@@ -142,7 +125,8 @@ export async function runSnapshot(
     for (const [dataset, fetching] of fetches) {
       try {
         const answers = await fetching
-        const outcome = await loadDatasetRetrying(warehouse, dataset, answers, runId, options.signal)
+        const load = () => loadDataset(warehouse, dataset, answers, runId, options.signal)
+        const outcome = await retryOnLostSession(load, LOAD_ATTEMPTS, options.signal)
         outcomes.push(outcome)
         options.events?.datasetLoaded?.(dataset, outcome)
       } catch (error) {

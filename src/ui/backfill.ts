@@ -20,7 +20,7 @@ export function planTotals(plan: BackfillPlan): string {
   if (totals.requests === 0) return plan.fillGaps ? 'nothing to fetch: no hole left to ask for' : 'nothing to fetch'
   const top = assetRequests.requests ? ` (${assetRequests.requests} of them for the asset list)` : ''
   return (
-    `${n(totals.requests)} requests${top}, ~${n(totals.credits)} credits, about ${formatDuration(totals.durationMs)} ` +
+    `${n(totals.requests)} ${totals.requests === 1 ? 'request' : 'requests'}${top}, ~${n(totals.credits)} credits, about ${formatDuration(totals.durationMs)} ` +
     `at ${rate.requestsPerMinute} requests/min, ${rate.concurrency} at a time`
   )
 }
@@ -28,7 +28,7 @@ export function planTotals(plan: BackfillPlan): string {
 function assetLine(a: AssetPlan, fillGaps: boolean): string {
   if (!a.from) return `${a.asset}: no stored history to check (give --from)`
   const skipped = fillGaps ? `${a.skipped} without holes to ask for` : `${a.skipped} already done`
-  return `${a.asset} ${day(a.from)} to ${day(a.to)}: ${a.toFetch.length} windows to fetch, ${skipped}, ~${n(a.credits)} credits`
+  return `${a.asset} ${day(a.from)} to ${day(a.to)}: ${a.toFetch.length} ${a.toFetch.length === 1 ? 'window' : 'windows'} to fetch, ${skipped}, ~${n(a.credits)} credits`
 }
 
 /** The `--plan` output: every window to fetch (or per asset when there are many), then the totals. */

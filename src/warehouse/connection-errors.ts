@@ -36,3 +36,17 @@ export function isSessionLost(error: unknown): boolean {
   const code = codeOf(error)
   return code !== undefined && (SESSION_LOSSES.has(code) || code === '08006' || code === '57P01' || code === '57P02')
 }
+
+/**
+ * Runs `fn`, and again (up to `attempts` runs in all) while it fails because its session was lost: the
+ * pool reconnects for the next try. Not retried once `signal` is aborted.
+ */
+export async function retryOnLostSession<T>(fn: () => Promise<T>, attempts: number, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (attempt >= attempts || signal?.aborted || !isSessionLost(error)) throw error
+    }
+  }
+}

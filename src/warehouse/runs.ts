@@ -1,7 +1,7 @@
 /** Bookkeeping in `etl_runs`: one row per command run, `running` first, then its outcome. */
 import { maskSecrets } from '../secrets.js'
 import type { Db } from './connect.js'
-import { isSessionLost } from './connection-errors.js'
+import { retryOnLostSession } from './connection-errors.js'
 
 export type RunStatus = 'running' | 'ok' | 'partial' | 'failed' | 'skipped' | 'interrupted'
 
@@ -49,13 +49,7 @@ export async function finishRun(
   outcome: RunOutcome,
   secrets: readonly string[] = [],
 ): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await updateRun(sql, runId, outcome, secrets)
-    } catch (error) {
-      if (attempt >= FINISH_ATTEMPTS || !isSessionLost(error)) throw error
-    }
-  }
+  return retryOnLostSession(() => updateRun(sql, runId, outcome, secrets), FINISH_ATTEMPTS)
 }
 
 async function updateRun(sql: Db, runId: number, outcome: RunOutcome, secrets: readonly string[]): Promise<void> {
