@@ -215,14 +215,15 @@ describe.concurrent('source faults (server database)', () => {
   it('times out a hung connection and exits 69 within the bound of two timeouts and one backoff', async () => {
     const t = await setup('server', 'hung', (_req, _res, url) => url.pathname === '/v3/rates') // never answers
     const r = await runCli(['run', '--datasets', 'rates', '--log-format', 'json'], {
-      env: { ...t.env, CRYPTO_ETL_API_RETRIES: '1', CRYPTO_ETL_API_TIMEOUT: '1s' },
+      env: { ...t.env, CRYPTO_ETL_API_RETRIES: '1', CRYPTO_ETL_API_TIMEOUT: '2s' },
     })
     const [line] = expectCleanFailure(r, 69)
-    expect(line).toContain('GET /rates failed 2 times; last: no answer from CoinCap (timeout after 1000 ms)')
+    expect(line).toContain('GET /rates failed 2 times; last: no answer from CoinCap (timeout after 2000 ms)')
     expect(t.server.requests).toHaveLength(2)
-    // The first attempt timed out after 1 s, then one backoff: the second came no sooner than both.
+    // 2 s, not 1 s: on a busy machine a 1 s timeout can end an attempt before the server has even seen it.
+    // The first attempt timed out after 2 s, then one backoff: the second came no sooner than both.
     expectBackoffs(t, r, 1)
-    expect(t.apiMs()).toBeGreaterThanOrEqual(1000 + retryWaits(r.stderr)[0]! - 5)
+    expect(t.apiMs()).toBeGreaterThanOrEqual(2000 + retryWaits(r.stderr)[0]! - 5)
     const [run] = await runStatus(t)
     expect(run?.status).toBe('failed')
   })
