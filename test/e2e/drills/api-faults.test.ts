@@ -221,9 +221,9 @@ describe.concurrent('source faults (server database)', () => {
     expect(line).toContain('GET /rates failed 2 times; last: no answer from CoinCap (timeout after 2000 ms)')
     expect(t.server.requests).toHaveLength(2)
     // 2 s, not 1 s: on a busy machine a 1 s timeout can end an attempt before the server has even seen it.
-    // The first attempt timed out after 2 s, then one backoff: the second came no sooner than both.
+    // The timeout runs from when the client sent, which the server cannot see (its first arrival may be late):
+    // the gap it sees is bounded below by the backoff alone.
     expectBackoffs(t, r, 1)
-    expect(t.apiMs()).toBeGreaterThanOrEqual(2000 + retryWaits(r.stderr)[0]! - 5)
     const [run] = await runStatus(t)
     expect(run?.status).toBe('failed')
   })
