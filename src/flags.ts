@@ -1,6 +1,7 @@
 /** Custom flag types shared by commands: durations, times and comma-separated lists, validated at parse time (exit 2). */
 import { Flags } from '@oclif/core'
 import { parseDuration, parseTime } from './config/time.js'
+import { assetIdProblem } from './coincap/datasets.js'
 
 /** A duration such as `90s`, `15m`, `1h`, `30d`, `2w`, parsed to milliseconds. */
 export const durationFlag = Flags.custom<number>({
@@ -42,11 +43,6 @@ export function listFlag<const T extends string>(allowed?: readonly T[], check?:
       return items as T[]
     },
   })
-}
-
-/** Why `id` cannot be an asset id, if it cannot: `.` and `..` would be resolved as URL path segments. */
-export function assetIdProblem(id: string): string | undefined {
-  return id === '.' || id === '..' ? `'${id}' is not an asset id.` : undefined
 }
 
 /** A comma-separated list of asset ids (`--assets bitcoin,ethereum`). */

@@ -151,8 +151,8 @@ export async function* assetHistory(
   window?: HistoryWindow,
 ): AsyncGenerator<Answer> {
   if (!assetId.trim()) throw new UsageError('No asset id given for history.')
-  // Dot segments survive encodeURIComponent and a URL resolves them: assets/../history is GET /history.
-  if (assetId === '.' || assetId === '..') throw new UsageError(`'${assetId}' is not an asset id.`)
+  const problem = assetIdProblem(assetId)
+  if (problem) throw new UsageError(problem)
   if (!isInterval(interval)) {
     throw new UsageError(`Unknown history interval '${interval}'.`, `Use one of ${INTERVALS.join(' ')}.`)
   }
@@ -177,4 +177,12 @@ export async function* assetHistory(
     timestamp: envelope.timestamp,
     data: envelope.data,
   }
+}
+
+/**
+ * Why `id` cannot be an asset id, if it cannot: `.` and `..` survive encodeURIComponent and a URL resolves
+ * them as path segments (`assets/../history` is GET /history).
+ */
+export function assetIdProblem(id: string): string | undefined {
+  return id === '.' || id === '..' ? `'${id}' is not an asset id.` : undefined
 }

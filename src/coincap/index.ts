@@ -1,6 +1,6 @@
 /** The CoinCap source: the only code of crypto-etl that speaks HTTP. */
 export { type AssetSelection, CoincapClient } from './client.js'
-export { IDS_PER_REQUEST, type UnknownIds } from './datasets.js'
+export { assetIdProblem, IDS_PER_REQUEST, type UnknownIds } from './datasets.js'
 export { COINCAP_CALLS_PER_MINUTE, type CoincapClientOptions, DEFAULT_API_URL, MAX_PAGE_SIZE } from './options.js'
 export {
   type Asset,
