@@ -67,26 +67,32 @@ async function acquireLock(dataDir: string, waitMs: number): Promise<() => Promi
 }
 
 /**
- * Creates `dir` and its parents. Node's recursive mkdir reports ENOENT where a parent cannot be made (a
- * read-only disk, say): on failure the first missing folder is made alone, to learn the real reason.
+ * Creates `dir` and its parents, exit 74 naming the reason when it cannot.
  */
 async function makeDataDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true })
   } catch (error) {
     let code = (error as NodeJS.ErrnoException).code
-    let missing = dir
-    while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing)
-    if (code === 'ENOENT')
-      code = await mkdir(missing).then(
-        () => code,
-        (e: NodeJS.ErrnoException) => e.code,
-      )
+    if (code === 'ENOENT') code = await firstMissingFolderError(dir)
     throw new DatabaseError(
       `Cannot create the data directory ${dir}: ${code}.`,
       'Choose a writable --data-dir / CRYPTO_ETL_DATA_DIR.',
     )
   }
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT where a parent cannot be made (a read-only disk, say): making the
+ * first missing folder of `dir` alone tells the real reason.
+ */
+async function firstMissingFolderError(dir: string): Promise<string | undefined> {
+  let missing = dir
+  while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing)
+  return mkdir(missing).then(
+    () => 'ENOENT',
+    (error: NodeJS.ErrnoException) => error.code,
+  )
 }
 
 async function openPglite(dataDir: string): Promise<{ db: PGlite; created: boolean }> {
