@@ -10,7 +10,8 @@ import { startFixtureServer } from './demo/server.js'
 import { EtlError, ExitCode, InterruptedError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import { maskSecrets } from './secrets.js'
-import { connectWarehouse, isConnectionError, toDatabaseError, type Warehouse } from './warehouse/connect.js'
+import { connectWarehouse, toDatabaseError, type Warehouse } from './warehouse/connect.js'
+import { isConnectionError } from './warehouse/connection-errors.js'
 import { type MigrateResult, migrate } from './warehouse/migrate.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>

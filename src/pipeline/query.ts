@@ -3,7 +3,8 @@
  * asset, and returns typed rows with their columns. Nothing is printed here.
  */
 import { UsageError } from '../errors.js'
-import { isConnectionError, type Warehouse } from '../warehouse/connect.js'
+import type { Warehouse } from '../warehouse/connect.js'
+import { isConnectionError } from '../warehouse/connection-errors.js'
 import {
   assetHistory,
   assetIdForSymbol,

@@ -11,8 +11,6 @@ import { isConnectionError } from './connection-errors.js'
 import { type EmbeddedServer, startEmbedded } from './embedded.js'
 import { guardTransactions } from './transactions.js'
 
-export { isConnectionError } from './connection-errors.js'
-
 export type Sql = postgres.Sql
 /** A connection or an open transaction: what query functions accept. */
 export type Db = postgres.Sql | postgres.TransactionSql
