@@ -63,6 +63,8 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr, ms: performance.now() - started })
     })
+    // A child that exits before reading (Node refusing a missing --env-file) closes stdin: EPIPE is no failure.
+    child.stdin.on('error', () => {})
     child.stdin.end(options.input ?? '')
     options.onSpawn?.(child)
   })

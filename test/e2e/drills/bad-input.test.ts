@@ -257,7 +257,9 @@ describe('hostile strings stay values', () => {
 
   it('backfill --assets "../../etc/passwd" asks for the history of that one id, slashes encoded', async () => {
     server.requests.length = 0
-    const args = ['backfill', '--assets', '../../etc/passwd', '--interval', 'h1', '--from', '2d']
+    // One day on the epoch grid in one 1-day window: a relative range can straddle two windows, fetched at once.
+    const range = ['--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z', '--window', '1d']
+    const args = ['backfill', '--assets', '../../etc/passwd', '--interval', 'h1', ...range]
     const r = await runCli(args, { env: loaded.env })
     expect(expectCleanFailure(r, 2)[0]).toBe("Error: CoinCap does not know asset '../../etc/passwd'.")
     expect(server.requests.map((u) => u.split('?')[0])).toEqual(['/v3/assets/..%2F..%2Fetc%2Fpasswd/history'])
