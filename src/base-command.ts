@@ -4,9 +4,8 @@
  * exit codes and one-line messages.
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
-import { CoincapClient } from './coincap/index.js'
+import type { CoincapClient } from './coincap/index.js'
 import { resolveSettings, type Settings } from './config/settings.js'
-import { startFixtureServer } from './demo/server.js'
 import { EtlError, ExitCode, InterruptedError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import { maskSecrets } from './secrets.js'
@@ -109,9 +108,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * local server replaying the bundled answers instead (no key, no network).
    */
   protected async coincapClient(options: { demo?: boolean } = {}): Promise<CoincapClient> {
+    // Imported here, not at the top: got and its peers are a tenth of a second of start-up that load,
+    // query, status and prune never need.
+    const { CoincapClient } = await import('./coincap/client.js')
     let apiUrl = this.settings.apiUrl
     let apiKey = this.settings.apiKey
     if (options.demo) {
+      const { startFixtureServer } = await import('./demo/server.js')
       const server = await startFixtureServer()
       this.onCleanup(() => server.close())
       apiUrl = server.url

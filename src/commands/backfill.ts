@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { INTERVALS, type Interval } from '../coincap/index.js'
+import { INTERVALS, type Interval } from '../coincap/types.js'
 import { InterruptedError, UsageError } from '../errors.js'
 import { assetIdsFlag, durationFlag, timeFlag } from '../flags.js'
 import {

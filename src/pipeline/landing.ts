@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs'
 import { PassThrough, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
-import { type Answer, DATASETS, INTERVALS } from '../coincap/index.js'
+import { type Answer, DATASETS, INTERVALS } from '../coincap/types.js'
 import { epochMs, text } from '../coincap/schemas.js'
 import { DataValidationError, UsageError } from '../errors.js'
 

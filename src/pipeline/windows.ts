@@ -3,7 +3,7 @@
  * aligned to its interval's buckets (CoinCap's `time` is a bucket start on the epoch grid), so two
  * neighbouring windows never share a point.
  */
-import { INTERVALS, type Interval } from '../coincap/index.js'
+import { INTERVALS, type Interval } from '../coincap/types.js'
 import { estimateCredits } from '../coincap/stats.js'
 import { UsageError } from '../errors.js'
 
