@@ -3,7 +3,8 @@
  * (`on conflict do nothing`, so a re-load is a no-op), records that fail validation kept in
  * `rejected_records`. Callers own the transaction: every function here takes the transaction's `sql`.
  */
-import { type Answer, type Asset, type Exchange, validateRecords } from '../coincap/index.js'
+import { type Asset, type Exchange, validateRecords } from '../coincap/schemas.js'
+import type { Answer } from '../coincap/types.js'
 import type { BulkWriter } from './bulk.js'
 import type { Db } from './connect.js'
 import { ensurePartitions, type PartitionedTable } from './partitions.js'

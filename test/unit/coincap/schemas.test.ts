@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type Dataset, validateRecords } from '../../../src/coincap/index.js'
+import { type Dataset, historyPointSchema, validateRecords } from '../../../src/coincap/index.js'
 import { fixtureJson, makeAssets } from '../../helpers/coincap-fixtures.js'
 
 const records = (name: string) => fixtureJson<{ data: unknown[] }>(name).data
@@ -106,5 +106,38 @@ describe('validateRecords', () => {
     ])
     expect(history.valid).toHaveLength(1)
     expect(history.rejected.map((r) => r.reason)).toEqual(['time: Too big: expected number to be <=8640000000000000'])
+  })
+
+  it('judges history points by hand exactly as the zod schema does (the fast path of large loads)', () => {
+    const point = { priceUsd: '64210.5', time: 1_735_689_600_000, date: '2025-01-01T00:00:00.000Z' }
+    const cases: unknown[] = [
+      point,
+      { ...point, circulatingSupply: null },
+      { ...point, circulatingSupply: '19800000.25' },
+      { ...point, circulatingSupply: 19_800_000 },
+      { ...point, circulatingSupply: 'lots' },
+      { ...point, extra: { nested: [1, 2] } },
+      { ...point, priceUsd: 64_210.5 },
+      { ...point, priceUsd: '-3.7e-8' },
+      { ...point, priceUsd: '1e999' },
+      { ...point, priceUsd: '1e1000' },
+      { ...point, priceUsd: ' 1' },
+      { ...point, priceUsd: '' },
+      { ...point, time: 1.5 },
+      { ...point, time: -1 },
+      { ...point, time: '1735689600000' },
+      { ...point, time: 8_640_000_000_000_001 },
+      { ...point, date: 'Jan\u00001' },
+      { ...point, date: 20_250_101 },
+      { priceUsd: '1', time: 0 },
+      [point],
+      null,
+      'point',
+    ]
+    const { valid, rejected } = validateRecords('history', cases)
+    const byZod = cases.map((c) => historyPointSchema.safeParse(c))
+    expect(valid).toEqual(byZod.filter((r) => r.success).map((r) => r.data))
+    expect(rejected.map((r) => r.record)).toEqual(cases.filter((_, i) => !byZod[i]!.success))
+    expect(valid).toHaveLength(6)
   })
 })
