@@ -1,7 +1,7 @@
 /**
  * Load benchmark (issue: extract, load and run): 1,000,000 history rows from a landing file, loaded by
  * `crypto-etl load` into the warehouse, against `psql \copy` of the same rows into a plain table with the
- * same primary key, side by side in one run (three alternating rounds, medians compared). Also the peak
+ * same primary key, side by side in one run (five alternating rounds, medians compared). Also the peak
  * memory of the load and its re-load (a no-op).
  */
 import { spawnSync } from 'node:child_process'
@@ -49,7 +49,7 @@ async function writeFiles(dir: string): Promise<{ landing: string; csv: string }
   return { landing, csv }
 }
 
-const ROUNDS = 3
+const ROUNDS = 5
 
 interface Timed {
   ms: number

@@ -6,6 +6,7 @@
  * - on the embedded database by `insert ... select from unnest(...)`, since COPY FROM STDIN over the
  *   PGlite socket breaks the connection.
  */
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Db } from './connect.js'
 import { insertColumns } from './loader.js'
@@ -58,14 +59,30 @@ function copyFailure(query: object): Promise<never> {
   return failed
 }
 
+/**
+ * A batch made ready for the server while the previous one is still being written: duplicate keys
+ * dropped, the distinct key prefixes listed for the collision probe, and the COPY text rendered. When the
+ * previous COPY ends, the next starts at once: the server never waits for JavaScript between batches.
+ */
+interface PreparedBatch {
+  batch: Columns
+  /** The distinct key prefixes (e.g. asset and interval) of the batch. */
+  prefixes: string[][]
+  /** The rows in COPY's text format, in chunks of {@link COPY_CHUNK_ROWS} rows. */
+  copyText: Buffer[]
+}
+
+/** Rows per chunk of COPY text: one CopyData message each. */
+const COPY_CHUNK_ROWS = 2000
+
 /** Buffers rows of one table and writes them in bulk; `inserted` counts rows that were new. */
 export class BulkWriter {
   inserted = 0
   private pending: Columns | undefined
-  /** The distinct key prefixes (e.g. asset and interval) of the batch {@link dedupe} last saw. */
-  private prefixes: string[][] = []
   /** The batch being written while the next one is parsed: the server ingests as JavaScript works. */
   private writing: Promise<void> | undefined
+  /** Time ranges whose partitions this writer already ensured (they stay until the transaction ends). */
+  private readonly ensured: { from: Date; to: Date }[] = []
   private readonly keyColumns: number
 
   constructor(
@@ -100,39 +117,53 @@ export class BulkWriter {
     this.writing = undefined
   }
 
-  /** Waits for the previous batch, then starts writing the buffered one without waiting for it. */
+  /** Prepares the buffered batch, waits for the previous one, then starts writing without waiting for it. */
   private async startWrite(): Promise<void> {
-    await this.writing
     const batch = this.pending
     this.pending = undefined
+    const prepared = batch && batch.values.length > 0 && this.kind === 'server' ? this.prepare(batch) : undefined
+    await this.writing
     if (!batch || batch.values.length === 0) {
       this.writing = undefined
       return
     }
-    const writing = this.write(batch)
+    const writing = prepared ? this.writeToServer(prepared) : this.writeEmbedded(batch)
     writing.catch(() => {}) // surfaced by the next await of `this.writing`
     this.writing = writing
   }
 
-  private async write(batch: Columns): Promise<void> {
-    if (this.kind === 'embedded') {
-      this.inserted += await insertColumns(this.sql, this.schema, batch)
-      return
-    }
-    if (batch.minTime && batch.maxTime) {
-      await ensurePartitions(this.sql, this.schema, batch.table as PartitionedTable, batch.minTime, batch.maxTime)
-    }
-    const unique = this.dedupe(batch)
-    if (await this.mayCollide(unique)) {
-      this.inserted += await this.copyViaStage(unique)
+  private async writeEmbedded(batch: Columns): Promise<void> {
+    this.inserted += await insertColumns(this.sql, this.schema, batch)
+  }
+
+  private async writeToServer(prepared: PreparedBatch): Promise<void> {
+    const { batch } = prepared
+    await this.ensurePartitionsOnce(batch)
+    if (await this.mayCollide(prepared)) {
+      this.inserted += await this.copyViaStage(prepared)
     } else {
-      await this.copyInto(`"${this.schema}".${unique.table}`, unique)
-      this.inserted += unique.values.length
+      await this.copyInto(`"${this.schema}".${batch.table}`, prepared)
+      this.inserted += batch.values.length
     }
   }
 
+  /** Creates the batch's partitions unless an earlier batch of this transaction already did. */
+  private async ensurePartitionsOnce(batch: Columns): Promise<void> {
+    const { minTime: from, maxTime: to } = batch
+    if (!from || !to) return
+    if (this.ensured.some((r) => r.from <= from && to <= r.to)) return
+    await ensurePartitions(this.sql, this.schema, batch.table as PartitionedTable, from, to)
+    this.ensured.push({ from, to })
+  }
+
+  private prepare(batch: Columns): PreparedBatch {
+    const { values, prefixes } = this.dedupe(batch)
+    const unique = { ...batch, values }
+    return { batch: unique, prefixes, copyText: renderCopyText(unique) }
+  }
+
   /** Drops rows whose key repeats within the batch (COPY straight into the table would fail on them). */
-  private dedupe(batch: Columns): Columns {
+  private dedupe(batch: Columns): { values: Columns['values']; prefixes: string[][] } {
     const prefix = this.keyColumns - 1
     // Rows arrive grouped by key prefix (one answer is one asset and interval), so the prefix's set of
     // times is looked up once per group, and no key string is built per row.
@@ -151,15 +182,13 @@ export class BulkWriter {
       times.add(time)
       return true
     })
-    this.prefixes = [...seen.keys()].map((key) => key.split('\u0000'))
-    return { ...batch, values }
+    return { values, prefixes: [...seen.keys()].map((key) => key.split('\u0000')) }
   }
 
   /** Whether any stored row shares a key prefix and falls in the batch's time range. */
-  private async mayCollide(batch: Columns): Promise<boolean> {
+  private async mayCollide({ batch, prefixes }: PreparedBatch): Promise<boolean> {
     const prefix = this.keyColumns - 1
     const timeColumn = batch.names[prefix]!
-    const keys = this.prefixes
     const conditions = batch.names
       .slice(0, prefix)
       .map((name, i) => `t.${name} = k.c${i}`)
@@ -178,46 +207,56 @@ export class BulkWriter {
          join "${this.schema}".${batch.table} t on ${conditions}
          and t.${timeColumn} between $${prefix + 1}::timestamptz and $${prefix + 2}::timestamptz
        ) as hit`,
-      [...batch.names.slice(0, prefix).map((_, i) => keys.map((k) => k[i]!)), batch.minTime, batch.maxTime] as never[],
+      [
+        ...batch.names.slice(0, prefix).map((_, i) => prefixes.map((k) => k[i]!)),
+        batch.minTime,
+        batch.maxTime,
+      ] as never[],
     )
     return Boolean(row?.hit)
   }
 
-  private async copyInto(target: string, batch: Columns): Promise<void> {
+  private async copyInto(target: string, { batch, copyText }: PreparedBatch): Promise<void> {
     const query = this.sql.unsafe(`copy ${target} (${batch.names.join(', ')}) from stdin`)
     const failed = copyFailure(query)
     const stream = await query.writable()
-    const rows = batch.values
-    // Only text columns can hold a tab, newline or backslash; numbers and times are written as they are.
-    const cell = batch.types.map((type) => (type === 'text' || type === 'jsonb' ? copyCell : plainCell))
-    async function* lines() {
-      const chunk = 2000
-      for (let i = 0; i < rows.length; i += chunk) {
-        let text = ''
-        const end = Math.min(i + chunk, rows.length)
-        for (let r = i; r < end; r++) {
-          const row = rows[r]!
-          let line = cell[0]!(row[0])
-          for (let c = 1; c < row.length; c++) line += `\t${cell[c]!(row[c])}`
-          text += `${line}\n`
-        }
-        yield text
-      }
-    }
-    await Promise.race([pipeline(lines, stream), failed])
+    await Promise.race([pipeline(Readable.from(copyText, { objectMode: false }), stream), failed])
   }
 
-  private async copyViaStage(batch: Columns): Promise<number> {
+  private async copyViaStage(prepared: PreparedBatch): Promise<number> {
+    const { batch } = prepared
     const stage = `crypto_etl_stage_${batch.table}`
     await this.sql.unsafe(
       `create temp table if not exists ${stage} (like "${this.schema}".${batch.table} including defaults) on commit drop`,
     )
     await this.sql.unsafe(`truncate ${stage}`)
-    await this.copyInto(stage, batch)
+    await this.copyInto(stage, prepared)
     const result = await this.sql.unsafe(
       `insert into "${this.schema}".${batch.table} (${batch.names.join(', ')})
        select ${batch.names.join(', ')} from ${stage} on conflict do nothing`,
     )
     return result.count
   }
+}
+
+/** The rows of `batch` in COPY's text format, in chunks of {@link COPY_CHUNK_ROWS} rows. */
+function renderCopyText(batch: Columns): Buffer[] {
+  const rows = batch.values
+  // Only text columns can hold a tab, newline or backslash; numbers and times are written as they are.
+  const cell = batch.types.map((type) => (type === 'text' || type === 'jsonb' ? copyCell : plainCell))
+  // Buffers, not strings: a concatenated string is a tree of pieces the garbage collector would walk
+  // again and again while the batch waits for its turn.
+  const chunks: Buffer[] = []
+  for (let i = 0; i < rows.length; i += COPY_CHUNK_ROWS) {
+    let text = ''
+    const end = Math.min(i + COPY_CHUNK_ROWS, rows.length)
+    for (let r = i; r < end; r++) {
+      const row = rows[r]!
+      let line = cell[0]!(row[0])
+      for (let c = 1; c < row.length; c++) line += `\t${cell[c]!(row[c])}`
+      text += `${line}\n`
+    }
+    chunks.push(Buffer.from(text))
+  }
+  return chunks
 }

@@ -162,6 +162,28 @@ describe.each(TARGETS)('loading answers on the %s database', (target) => {
     expect(row).toEqual({ n: 700, distinct_ts: 700, top: '799.000000000000000001' })
   })
 
+  it('creates the partitions of every month that a later batch of a bulk load reaches', async () => {
+    const { sql, schema, kind } = t.warehouse
+    // 2,400 hourly points from 2026-03-01 are 100 days: batches of 500 rows reach April, May and June in turn.
+    const spread = points(2400, Date.parse('2026-03-01T00:00:00Z'))
+    await sql.begin(async (tx) => {
+      const writer = new BulkWriter(tx, schema, kind, 3, 500)
+      for (let i = 0; i < spread.length; i += 100)
+        await writer.add(historyRows('cardano', 'h1', spread.slice(i, i + 100), 5))
+      await writer.flush()
+      expect(writer.inserted).toBe(2400)
+    })
+    const months = await sql<{ month: string; n: number }[]>`
+      select to_char(ts at time zone 'UTC', 'YYYY-MM') as month, count(*)::int as n
+      from asset_history where asset_id = 'cardano' group by 1 order by 1`
+    expect(months).toEqual([
+      { month: '2026-03', n: 744 },
+      { month: '2026-04', n: 720 },
+      { month: '2026-05', n: 744 },
+      { month: '2026-06', n: 192 },
+    ])
+  })
+
   it('fails with the database error, not a hang, when the server refuses the last rows of a bulk write', async () => {
     const { sql, schema, kind } = t.warehouse
     const attempt = sql.begin(async (tx) => {
