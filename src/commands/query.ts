@@ -67,6 +67,14 @@ export default class Query extends BaseCommand<typeof Query> {
         width: process.stdout.columns || 80,
       }),
     )
+    if (result.demoRuns) this.logger.warn(demoNotice(result.demoRuns))
     return result
   }
+}
+
+/** The line that labels demo data wherever a report may show it. */
+export function demoNotice(runs: number[]): string {
+  return runs.length === 1
+    ? `demo data (made-up prices) from run ${runs[0]} is in this warehouse; remove it: crypto-etl prune --run ${runs[0]}`
+    : `demo data (made-up prices) from runs ${runs.join(', ')} is in this warehouse; remove each: crypto-etl prune --run <id>`
 }

@@ -8,6 +8,7 @@ import { isConnectionError } from '../warehouse/connection-errors.js'
 import {
   assetHistory,
   assetIdForSymbol,
+  demoRunsWithRows,
   findHistoryGaps,
   findRate,
   type HistoryInterval,
@@ -58,6 +59,8 @@ export interface QueryResult {
   until?: Date
   columns: ResultColumn[]
   rows: Record<string, unknown>[]
+  /** Runs of `run --demo` whose made-up snapshots are still stored (snapshot reports only). */
+  demoRuns?: number[]
 }
 
 export interface QueryOptions {
@@ -283,6 +286,13 @@ async function gapsInterval(warehouse: Warehouse, assetId: string, interval?: Hi
  * @throws UsageError (2) for flags that do not apply, an unknown report, currency or symbol, or a failing `--sql`.
  */
 export async function runQuery(warehouse: Warehouse, options: QueryOptions): Promise<QueryResult> {
+  const result = await runReport(warehouse, options)
+  if (result.report === 'sql' || result.report === 'runs' || result.report === 'gaps') return result
+  const demoRuns = await demoRunsWithRows(warehouse.sql)
+  return demoRuns.length > 0 ? { ...result, demoRuns } : result
+}
+
+async function runReport(warehouse: Warehouse, options: QueryOptions): Promise<QueryResult> {
   const report = parseReport(options)
   const { sql } = warehouse
   if (report === 'sql') {

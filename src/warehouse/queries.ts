@@ -271,6 +271,29 @@ export async function recentRuns(
     limit ${options.limit}`
 }
 
+/**
+ * The `run --demo` runs whose snapshots are still stored, oldest first, so reports can say their prices are
+ * made up. A demo stamps its answers with the time of the run, so each probe reads the partitions of that
+ * run's minutes only, however large the tables grow.
+ */
+export async function demoRunsWithRows(sql: Sql): Promise<number[]> {
+  const rows = await sql<{ run_id: number }[]>`
+    select r.run_id::float8 as run_id from etl_runs r
+    where r.command = 'run --demo' and exists (
+      select 1 from (
+        select run_id, observed_at from asset_snapshots
+        union all select run_id, observed_at from exchange_snapshots
+        union all select run_id, observed_at from market_snapshots
+        union all select run_id, observed_at from rate_snapshots
+      ) s
+      where s.run_id = r.run_id
+        and s.observed_at between r.started_at - interval '1 minute'
+          and coalesce(r.finished_at, r.started_at + interval '1 hour') + interval '1 minute'
+    )
+    order by r.run_id`
+  return rows.map((r) => r.run_id)
+}
+
 /** A rate of `rate_snapshots` as it was last observed. */
 export interface RateRow {
   rate_id: string

@@ -77,7 +77,8 @@ describe('the npm package', () => {
     // The installed command, from a folder outside the repository, as a user would run it.
     const bin = join(prefix, 'bin', 'crypto-etl')
     const cli = (args: string[], extra: Record<string, string> = {}) =>
-      run(bin, args, { cwd: work, env: cleanEnv(extra), timeout: 60_000 })
+      // Without vitest's NODE_ENV=test, under which oclif looks for TypeScript sources and warns.
+      run(bin, args, { cwd: work, env: cleanEnv({ NODE_ENV: undefined, ...extra }), timeout: 60_000 })
     const versionOut = cli(['--version'])
     expect(versionOut.status, versionOut.stderr).toBe(0)
     expect(versionOut.stdout).toMatch(new RegExp(`^crypto-etl/${version.replaceAll('.', '\\.')} `))
@@ -98,5 +99,13 @@ describe('the npm package', () => {
         { dataset: 'rates', rows: 16 },
       ],
     })
+    // The README's first look: the demo's prices as a table's rows, labelled as made up.
+    const query = cli(['query', '--limit', '3', '--format', 'json'], { CRYPTO_ETL_DATA_DIR: join(work, 'data') })
+    expect(query.status, query.stderr).toBe(0)
+    expect(JSON.parse(query.stdout).map((r: { symbol: string }) => r.symbol)).toEqual(['BTC', 'ETH', 'USDT'])
+    const runId = JSON.parse(demo.stdout).runId as number
+    expect(query.stderr).toBe(
+      `warn: demo data (made-up prices) from run ${runId} is in this warehouse; remove it: crypto-etl prune --run ${runId}\n`,
+    )
   }, 240_000)
 })

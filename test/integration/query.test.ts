@@ -339,6 +339,39 @@ describe.each(TARGETS)('query on the %s database', (target) => {
   })
 })
 
+describe.each(TARGETS)('demo data on the %s database', (target) => {
+  let t: TestWarehouse
+  let s: Seeded
+  beforeAll(async () => {
+    t = await openTestWarehouse(target, `query_demo_${target}`)
+    s = await seedWarehouse(t.warehouse)
+  })
+  afterAll(async () => {
+    await t?.cleanup()
+  })
+
+  it('snapshot reports name the demo runs whose rows are still stored, until they are removed', async () => {
+    const { sql } = t.warehouse
+    const query = (report: string) => runQuery(t.warehouse, { now: s.at, report })
+    expect((await query('latest')).demoRuns).toBeUndefined()
+    const demoRun = async (at: Date) => {
+      const [row] = await sql<{ id: number }[]>`
+        insert into etl_runs (command, started_at, finished_at, status)
+        values ('run --demo', ${later(at, -1000)}, ${later(at, 1000)}, 'ok') returning run_id::int as id`
+      return row!.id
+    }
+    const withRows = await demoRun(s.at)
+    await demoRun(later(s.at, -HOUR)) // its rows were pruned: nothing to label
+    await sql`insert into rate_snapshots (rate_id, observed_at, symbol, type, rate_usd, run_id)
+      values ('demo-coin', ${s.at}, 'DMO', 'crypto', '1', ${withRows})`
+    expect((await query('latest')).demoRuns).toEqual([withRows])
+    expect((await query('exchanges')).demoRuns).toEqual([withRows])
+    expect((await query('runs')).demoRuns).toBeUndefined()
+    await sql`delete from rate_snapshots where run_id = ${withRows}`
+    expect((await query('latest')).demoRuns).toBeUndefined()
+  })
+})
+
 describe('--sql on the server', () => {
   it('is cancelled by the statement timeout', async () => {
     const t = await openTestWarehouse('server', 'query_timeout')
