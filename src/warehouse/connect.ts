@@ -56,15 +56,38 @@ function describeTarget(settings: Settings): string {
 }
 
 /**
+ * The first byte a Postgres server can send: an authentication request, an error or notice, the answer to
+ * an SSL request, or a protocol-version negotiation.
+ */
+const POSTGRES_FIRST_BYTES = new Set(['R', 'E', 'N', 'S', 'v'].map((c) => c.charCodeAt(0)))
+
+/** The start of a peer's answer, printable and short, for the message that says it is not Postgres. */
+function answerStart(chunk: Buffer): string {
+  const line = chunk.subarray(0, 40).toString('latin1').split(/\r?\n/)[0] ?? ''
+  return line.replace(/[^\x20-\x7e]/g, '?')
+}
+
+function notPostgresError(message: string): Error {
+  return Object.assign(new Error(message), { code: 'NOT_POSTGRES' })
+}
+
+/**
  * Opens the TCP connection to a server with Nagle's algorithm off. postgres.js leaves it on, and then the
  * small message that ends each COPY waits for the server's delayed ACK: about 40 ms per statement.
+ *
+ * It also watches how each connection starts: when the peer is not Postgres (an HTTP server or a proxy on
+ * that port answers something else, or hangs up without a word), postgres.js would reconnect without end,
+ * so the next attempt fails at once with a message that says what happened.
  */
 function tcpWithoutDelay(timeoutSeconds: number) {
+  let notPostgres: Error | undefined
   return (o: { host: string[]; port: number[] }) => {
     const host = o.host[0]!
     const port = o.port[0]!
+    if (notPostgres) return Promise.reject(notPostgres)
     return new Promise<net.Socket>((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true })
+      // host and port on the socket are what postgres.js names in its own errors ("write CONNECT_TIMEOUT host:port").
+      const socket = Object.assign(net.connect({ host, port, noDelay: true }), { host, port })
       const timer = setTimeout(() => {
         socket.destroy()
         reject(Object.assign(new Error(`connect timeout to ${host}:${port}`), { code: 'CONNECT_TIMEOUT' }))
@@ -72,6 +95,20 @@ function tcpWithoutDelay(timeoutSeconds: number) {
       socket.once('connect', () => {
         clearTimeout(timer)
         socket.removeAllListeners('error')
+        let answered = false
+        // No data can arrive before postgres.js adds its own listener: it does so before any I/O event runs.
+        socket.once('data', (chunk: Buffer) => {
+          answered = true
+          if (POSTGRES_FIRST_BYTES.has(chunk[0]!)) return
+          notPostgres = notPostgresError(
+            `${host}:${port} is not a Postgres server: it answered "${answerStart(chunk)}"`,
+          )
+          socket.destroy()
+        })
+        // 'end' is the peer hanging up; a socket this process destroys (a timeout, sql.end) never sees it.
+        socket.once('end', () => {
+          if (!answered) notPostgres ??= notPostgresError(`${host}:${port} closed the connection without answering`)
+        })
         resolve(socket)
       })
       socket.once('error', (error) => {
@@ -165,7 +202,8 @@ export async function connectWarehouse(settings: Settings, options: ConnectOptio
     ...makeWarehouse(sql, 'server', settings.schema, location, () => sessions.endAll()),
     openSession: () => sessions.open(),
   }
-  await checkReachable(warehouse, settings)
+  // A little over the connect timeout, so that a plain timeout reports itself first.
+  await checkReachable(warehouse, settings, (options.connectTimeoutSeconds ?? 5) + 2)
   return warehouse
 }
 
@@ -223,19 +261,37 @@ function makeWarehouse(
   }
 }
 
-async function checkReachable(warehouse: Warehouse, settings: Settings): Promise<void> {
+/**
+ * Asks the server for `select 1`. The deadline is a backstop for peers postgres.js would wait on forever,
+ * such as one that accepts each connection and closes it without a word (it reconnects without end).
+ */
+async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutSeconds: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(Object.assign(new Error(`no Postgres answer within ${timeoutSeconds} s`), { code: 'CONNECT_TIMEOUT' })),
+      timeoutSeconds * 1000,
+    )
+  })
   try {
-    await warehouse.sql`select 1`
+    await Promise.race([warehouse.sql`select 1`, deadline])
   } catch (error) {
+    // A zero timeout ends the connection attempts in progress instead of waiting for them.
+    await warehouse.sql.end({ timeout: 0 }).catch(() => {})
     await warehouse.close()
     throw toDatabaseError(error, settings.secrets, `Cannot reach the database at ${warehouse.location}`)
+  } finally {
+    clearTimeout(timer)
   }
 }
 
 /** Wraps a driver error as exit 74 with a one-line, secret-free message. */
 export function toDatabaseError(error: unknown, secrets: readonly string[], context: string): DatabaseError {
   const err = error as { code?: string; message?: string }
-  const detail = maskSecrets(err.message ?? String(error), secrets)
+  // postgres.js words its connect timeout as "write CONNECT_TIMEOUT host:port".
+  const message = (err.message ?? String(error)).replace(/^write CONNECT_TIMEOUT (.+)$/, 'no answer from $1 in time')
+  const detail = maskSecrets(message, secrets)
   const hint = isConnectionError(error)
     ? 'Check that the server is running and --database-url / DATABASE_URL (or PGHOST) points at it.'
     : undefined

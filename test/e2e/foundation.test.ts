@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startEmbedded } from '../../src/warehouse/embedded.js'
@@ -66,6 +67,42 @@ describe('the CLI foundation', () => {
     expect(r.stderr).toMatch(/Cannot reach the database at 127\.0\.0\.1:1\/x/)
     expect(r.stdout + r.stderr).not.toContain('hunter22')
   })
+
+  it.each([
+    [
+      'an HTTP server answers',
+      (socket: Socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')),
+      /is not a Postgres server: it answered "HTTP\/1\.1 400 Bad Request" \(NOT_POSTGRES\)/,
+      3_000,
+    ],
+    ['the peer hangs up at once', (socket: Socket) => socket.end(), /closed the connection without answering/, 3_000],
+    ['the peer never answers', () => {}, /no answer from 127\.0\.0\.1:\d+ in time \(CONNECT_TIMEOUT\)/, 10_000],
+  ])(
+    'exits 74 within seconds when something other than Postgres listens on the port: %s',
+    async (_, serve, message, ms) => {
+      // postgres.js reconnects without end to a peer that is not Postgres; the CLI must not.
+      const sockets = new Set<Socket>()
+      const peer = createServer((socket) => {
+        sockets.add(socket)
+        serve(socket)
+      })
+      await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
+      const { port } = peer.address() as AddressInfo
+      try {
+        const r = await runCli(['migrate'], { env: { DATABASE_URL: `postgres://etl:hunter22@127.0.0.1:${port}/x` } })
+        expect(r.code).toBe(74)
+        expect(r.ms).toBeLessThan(ms)
+        expect(r.stderr).toMatch(message)
+        expect(r.stderr.trim().split('\n')).toHaveLength(2)
+        expect(r.stdout + r.stderr).not.toContain('hunter22')
+        // A peer that answers is tried twice at most: no reconnect storm.
+        if (ms === 3_000) expect(sockets.size).toBeLessThanOrEqual(2)
+      } finally {
+        for (const socket of sockets) socket.destroy()
+        await new Promise((resolve) => peer.close(resolve))
+      }
+    },
+  )
 
   it('exits 74 with a clear message while another process holds the embedded data directory', async () => {
     const dir = await copyEmbeddedTemplate()
