@@ -273,25 +273,25 @@ export async function recentRuns(
 
 /**
  * The `run --demo` runs whose snapshots are still stored, oldest first, so reports can say their prices are
- * made up. A demo stamps its answers with the time of the run, so each probe reads the partitions of that
- * run's minutes only, however large the tables grow.
+ * made up. etl_runs is asked first (almost always: no demo run, one tiny query). A demo stamps its answers
+ * with the time of the run, so each probe reads that run's minutes of one partition per table.
  */
 export async function demoRunsWithRows(sql: Sql): Promise<number[]> {
-  const rows = await sql<{ run_id: number }[]>`
-    select r.run_id::float8 as run_id from etl_runs r
-    where r.command = 'run --demo' and exists (
-      select 1 from (
-        select run_id, observed_at from asset_snapshots
-        union all select run_id, observed_at from exchange_snapshots
-        union all select run_id, observed_at from market_snapshots
-        union all select run_id, observed_at from rate_snapshots
-      ) s
-      where s.run_id = r.run_id
-        and s.observed_at between r.started_at - interval '1 minute'
-          and coalesce(r.finished_at, r.started_at + interval '1 hour') + interval '1 minute'
-    )
-    order by r.run_id`
-  return rows.map((r) => r.run_id)
+  const runs = await sql<{ run_id: number; from: Date; to: Date }[]>`
+    select run_id::float8 as run_id, started_at - interval '1 minute' as from,
+      coalesce(finished_at, started_at + interval '1 hour') + interval '1 minute' as to
+    from etl_runs where command = 'run --demo' order by run_id`
+  const stored: number[] = []
+  for (const run of runs) {
+    const [row] = await sql<{ stored: boolean }[]>`
+      select exists (select 1 from asset_snapshots where observed_at between ${run.from} and ${run.to} and run_id = ${run.run_id})
+        or exists (select 1 from exchange_snapshots where observed_at between ${run.from} and ${run.to} and run_id = ${run.run_id})
+        or exists (select 1 from market_snapshots where observed_at between ${run.from} and ${run.to} and run_id = ${run.run_id})
+        or exists (select 1 from rate_snapshots where observed_at between ${run.from} and ${run.to} and run_id = ${run.run_id})
+        as stored`
+    if (row?.stored) stored.push(run.run_id)
+  }
+  return stored
 }
 
 /** A rate of `rate_snapshots` as it was last observed. */
