@@ -6,9 +6,16 @@ import type { SnapshotDataset } from '../pipeline/datasets.js'
 import type { DatasetOutcome, RunEvents, RunResult } from '../pipeline/run.js'
 import { renderTable } from './table.js'
 
-/** Whether to draw spinners: stderr is a terminal, not `--json`, not quiet. */
-export function interactive(json: boolean, quiet: boolean): boolean {
-  return Boolean(process.stderr.isTTY) && !json && !quiet && !process.env.CI
+/**
+ * Whether to draw spinners: stderr is a terminal with a width, not `--json`, not quiet. A terminal of zero
+ * columns (`script` without a terminal, some container consoles) would hang ora: it clears lines without end.
+ */
+export function interactive(
+  json: boolean,
+  quiet: boolean,
+  stream: { isTTY?: boolean; columns?: number } = process.stderr,
+): boolean {
+  return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !json && !quiet && !process.env.CI
 }
 
 /** Progress events rendered as one spinner line (TTY) or log lines (cron). */
