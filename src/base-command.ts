@@ -91,7 +91,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async openWarehouse(options: { migrate?: boolean; lockWaitMs?: number } = {}): Promise<Warehouse> {
     if (!this.warehouse) {
       this.warehouse = await connectWarehouse(this.settings, { lockWaitMs: options.lockWaitMs })
-      this.logger.debug('connected', { database: this.warehouse.kind, location: this.warehouse.location })
+      this.logger.debug('connected', {
+        database: this.warehouse.kind,
+        location: this.warehouse.location,
+        createdFrom: this.warehouse.createdFrom,
+      })
       if (options.migrate !== false) await this.migrateWarehouse(this.warehouse)
     }
     return this.warehouse

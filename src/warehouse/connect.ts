@@ -24,6 +24,8 @@ export interface Warehouse {
   location: string
   /** The embedded database's data directory, whose free space is watched while loading; unset on a server. */
   dataDir?: string
+  /** Set when this connection created the embedded database: from the shipped seed, or by PGlite's initdb. */
+  createdFrom?: 'seed' | 'initdb'
   /**
    * Opens a client of one connection of its own with the pool's settings, for session state such as an
    * advisory lock. Servers only; `close()` ends the sessions still open.
@@ -226,6 +228,7 @@ async function connectEmbedded(settings: Settings, location: string, options: Co
   const warehouse = {
     ...makeWarehouse(sql, 'embedded', settings.schema, location, () => server.stop()),
     dataDir: settings.dataDir,
+    createdFrom: server.createdFrom,
   }
   // PGlite ignores startup parameters, so the schema is chosen with a session-level SET instead.
   try {

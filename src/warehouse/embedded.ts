@@ -12,6 +12,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import lockfile from 'proper-lockfile'
 import { DatabaseError } from '../errors.js'
 import { assertFreeSpace } from './disk.js'
+import { readSeed } from './embedded-seed.js'
 
 /** Exit 74: another crypto-etl process has the embedded data directory open. */
 export class DataDirLockedError extends DatabaseError {
@@ -26,8 +27,8 @@ export class DataDirLockedError extends DatabaseError {
 export interface EmbeddedServer {
   socketPath: string
   dataDir: string
-  /** True when this call created the database (first use of the data directory). */
-  created: boolean
+  /** How this call created the database on first use of the data directory: from the shipped seed or by initdb. */
+  createdFrom?: 'seed' | 'initdb'
   stop(): Promise<void>
 }
 
@@ -95,24 +96,34 @@ async function firstMissingFolderError(dir: string): Promise<string | undefined>
   )
 }
 
-async function openPglite(dataDir: string): Promise<{ db: PGlite; created: boolean }> {
+async function openPglite(
+  dataDir: string,
+  seed: string | undefined,
+): Promise<{ db: PGlite; createdFrom?: 'seed' | 'initdb' }> {
   const { PGlite } = await import('@electric-sql/pglite')
   const target = join(dataDir, PGDATA)
-  if (existsSync(target)) return { db: await PGlite.create(target), created: false }
+  if (existsSync(target)) return { db: await PGlite.create(target) }
   // Create in a scratch folder and rename, so an interrupted first run never leaves a half-made database.
   const scratch = join(dataDir, `${PGDATA}.creating`)
   await rm(scratch, { recursive: true, force: true })
-  const fresh = await PGlite.create(scratch)
+  const loadDataDir = await readSeed(seed)
+  const fresh = await PGlite.create(scratch, loadDataDir ? { loadDataDir } : {})
   await fresh.close()
   await rename(scratch, target)
-  return { db: await PGlite.create(target), created: true }
+  return { db: await PGlite.create(target), createdFrom: loadDataDir ? 'seed' : 'initdb' }
 }
 
 /**
  * Locks the data directory, opens (or creates) the database and serves it on a private socket.
  * @throws DataDirLockedError when another process holds the directory beyond `lockWaitMs`.
  */
-export async function startEmbedded(dataDir: string, options: { lockWaitMs?: number } = {}): Promise<EmbeddedServer> {
+export async function startEmbedded(
+  dataDir: string,
+  options: {
+    lockWaitMs?: number
+    /** The seed to create a new database from (default: the shipped one). */ seed?: string
+  } = {},
+): Promise<EmbeddedServer> {
   await makeDataDir(dataDir)
   // Long enough to outlast the lock of a process that was killed (it turns stale after 10 s).
   const release = await acquireLock(dataDir, options.lockWaitMs ?? 12_000)
@@ -120,7 +131,7 @@ export async function startEmbedded(dataDir: string, options: { lockWaitMs?: num
   let socketDir: string | undefined
   try {
     await assertFreeSpace(dataDir)
-    const opened = await openPglite(dataDir)
+    const opened = await openPglite(dataDir, options.seed)
     db = opened.db
     socketDir = await mkdtemp(join(tmpdir(), 'crypto-etl-'))
     const socketPath = join(socketDir, '.s.PGSQL.5432')
@@ -133,7 +144,7 @@ export async function startEmbedded(dataDir: string, options: { lockWaitMs?: num
     return {
       socketPath,
       dataDir,
-      created: opened.created,
+      createdFrom: opened.createdFrom,
       stop() {
         stopping ??= (async () => {
           await server.stop().catch(() => {})
