@@ -26,9 +26,15 @@ export function seedPath(): string {
 }
 
 /** The seed as PGlite's `loadDataDir` takes it, or undefined when there is none for this PGlite. */
-export async function readSeed(path = seedPath()): Promise<Blob | undefined> {
-  if (!existsSync(path)) return undefined
-  return new Blob([await readFile(path)])
+export async function readSeed(path?: string): Promise<Blob | undefined> {
+  let file = path
+  try {
+    file ??= seedPath()
+  } catch {
+    return undefined // PGlite's version unknown: initdb, which always matches it
+  }
+  if (!existsSync(file)) return undefined
+  return new Blob([await readFile(file)])
 }
 
 /** Makes a fresh database in memory and writes its data directory, gzipped, to `path`. */
