@@ -81,8 +81,8 @@ describe('the npm package', () => {
     // The installed command, from a folder outside the repository, as a user would run it.
     const bin = join(prefix, 'bin', 'crypto-etl')
     const cli = (args: string[], extra: Record<string, string> = {}) =>
-      // Without vitest's NODE_ENV=test, under which oclif looks for TypeScript sources and warns.
-      run(bin, args, { cwd: work, env: cleanEnv({ NODE_ENV: undefined, ...extra }), timeout: 60_000 })
+      // vitest's NODE_ENV=test stays: the installed CLI must not look for TypeScript sources (and warn) even so.
+      run(bin, args, { cwd: work, env: cleanEnv(extra), timeout: 60_000 })
     const versionOut = cli(['--version'])
     expect(versionOut.status, versionOut.stderr).toBe(0)
     expect(versionOut.stdout).toMatch(new RegExp(`^crypto-etl/${version.replaceAll('.', '\\.')} `))
