@@ -14,6 +14,8 @@ export interface HistoryQuery {
   interval: Interval
   start: number
   end: number
+  /** The Authorization header: tells apart the clients of one test. */
+  authorization?: string
 }
 
 export interface HistorySourceOptions {
@@ -80,7 +82,7 @@ export async function startHistoryServer(initial: HistorySourceOptions = {}): Pr
   const history: HistoryQuery[] = []
   const server = await startFixtureServer({
     now: () => (options.now ?? Date.now)(),
-    intercept: async (_req, res, url) => {
+    intercept: async (req, res, url) => {
       const match = /^\/v3\/assets\/([^/]+)\/history$/.exec(url.pathname)
       if (!match) return false
       const asset = decodeURIComponent(match[1]!)
@@ -89,6 +91,7 @@ export async function startHistoryServer(initial: HistorySourceOptions = {}): Pr
         interval: url.searchParams.get('interval') as Interval,
         start: Number(url.searchParams.get('start')),
         end: Number(url.searchParams.get('end')),
+        authorization: req.headers.authorization,
       }
       history.push(query)
       const timestamp = (options.now ?? Date.now)()

@@ -47,7 +47,7 @@ describe.each(TARGETS)('backfill on the %s database', (target) => {
     await server.close()
   })
 
-  const client = () => new CoincapClient({ apiUrl: server.url, apiKey: 'test-key', retries: 0 })
+  const client = (apiKey = 'test-key') => new CoincapClient({ apiUrl: server.url, apiKey, retries: 0 })
   const options = (o: Partial<BackfillOptions> = {}): BackfillOptions => ({
     assets: { ids: ['bitcoin', 'ethereum'] },
     interval: 'h1',
@@ -132,9 +132,9 @@ describe.each(TARGETS)('backfill on the %s database', (target) => {
     const [run] = await sql`select status, error from etl_runs`
     expect([run?.status, run?.error]).toEqual(['interrupted', 'Interrupted by SIGTERM.'])
 
-    const before = server.history.length
-    const resumed = await runBackfill(t.warehouse, client(), options({ windowMs: 5 * DAY }))
-    const asked = server.history.slice(before)
+    // A request of the interrupted run may still reach the server now: only the resumed client's count.
+    const resumed = await runBackfill(t.warehouse, client('resume-key'), options({ windowMs: 5 * DAY }))
+    const asked = server.history.filter((q) => q.authorization === 'Bearer resume-key')
     expect(asked).toHaveLength(2 * 19 - 1)
     expect(asked.filter((q) => q.asset === 'bitcoin' && isoOf(q.start) === done[0]![0])).toEqual([])
     expect(resumed.status).toBe('ok')
