@@ -16,7 +16,10 @@ import { packageRoot } from './paths.js'
 /** The version of the installed PGlite, read from its package.json (which its exports do not list). */
 function pgliteVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite')))
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir)
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error("no package.json above PGlite's entry point")
+    dir = dirname(dir)
+  }
   return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
 }
 
