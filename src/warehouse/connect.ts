@@ -265,8 +265,8 @@ function makeWarehouse(
 }
 
 /**
- * Asks the server for `select 1`. The deadline is a backstop for peers postgres.js would wait on forever,
- * such as one that accepts each connection and closes it without a word (it reconnects without end).
+ * Asks the server for `select 1`. The deadline is a backstop: the socket catches the peers known to send
+ * postgres.js into endless reconnects (see tcpWithoutDelay), but not a Unix socket or a list of hosts.
  */
 async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutSeconds: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined

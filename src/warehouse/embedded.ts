@@ -121,7 +121,8 @@ export async function startEmbedded(
   dataDir: string,
   options: {
     lockWaitMs?: number
-    /** The seed to create a new database from (default: the shipped one). */ seed?: string
+    /** The seed to create a new database from (default: the shipped one). */
+    seed?: string
   } = {},
 ): Promise<EmbeddedServer> {
   await makeDataDir(dataDir)
