@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { parse as parseEnvFile } from 'dotenv'
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
+import { SSL_MODES, type TlsParams } from '../warehouse/tls.js'
 import { parseDuration } from './time.js'
 
 export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'
@@ -48,7 +49,10 @@ export const settingsSchema = z.object({
   PGUSER: z.string().optional(),
   PGPASSWORD: z.string().optional(),
   PGDATABASE: z.string().optional(),
-  PGSSLMODE: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
+  PGSSLMODE: z.enum(SSL_MODES).optional(),
+  PGSSLROOTCERT: z.string().optional(),
+  PGSSLCERT: z.string().optional(),
+  PGSSLKEY: z.string().optional(),
   CRYPTO_ETL_DATA_DIR: z.string().min(1),
   CRYPTO_ETL_SCHEMA: z
     .string()
@@ -72,9 +76,10 @@ export interface Settings {
         user?: string
         password?: string
         database?: string
-        sslmode?: string
       }
     | { kind: 'embedded'; dataDir: string }
+  /** TLS from `PGSSLMODE`/`PGSSLROOTCERT`/`PGSSLCERT`/`PGSSLKEY`; a URL's own parameters override them. */
+  tls: TlsParams
   dataDir: string
   schema: string
   apiKey?: string
@@ -176,12 +181,13 @@ export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = pr
           user: s.PGUSER,
           password: s.PGPASSWORD,
           database: s.PGDATABASE,
-          sslmode: s.PGSSLMODE,
         }
       : { kind: 'embedded', dataDir: s.CRYPTO_ETL_DATA_DIR }
   const urlPassword = s.DATABASE_URL ? decodeURIComponent(new URL(s.DATABASE_URL).password) : undefined
+  const urlSslPassword = s.DATABASE_URL ? new URL(s.DATABASE_URL).searchParams.get('sslpassword') : undefined
   return {
     database,
+    tls: { sslmode: s.PGSSLMODE, sslrootcert: s.PGSSLROOTCERT, sslcert: s.PGSSLCERT, sslkey: s.PGSSLKEY },
     dataDir: s.CRYPTO_ETL_DATA_DIR,
     schema: s.CRYPTO_ETL_SCHEMA,
     apiKey: s.COINCAP_API_KEY,
@@ -191,6 +197,6 @@ export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = pr
     logFormat: s.CRYPTO_ETL_LOG_FORMAT,
     verbose: Boolean(flags.verbose) || Boolean(s.DEBUG),
     quiet: Boolean(flags.quiet),
-    secrets: [s.COINCAP_API_KEY, urlPassword, s.PGPASSWORD].filter((v): v is string => Boolean(v)),
+    secrets: [s.COINCAP_API_KEY, urlPassword, s.PGPASSWORD, urlSslPassword].filter((v): v is string => Boolean(v)),
   }
 }

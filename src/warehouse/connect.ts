@@ -9,6 +9,7 @@ import { ConfigError, DatabaseError } from '../errors.js'
 import { maskSecrets } from '../secrets.js'
 import { isConnectionError } from './connection-errors.js'
 import { type EmbeddedServer, startEmbedded } from './embedded.js'
+import { requiresTls, sslOption, splitLibpqUrl, type TlsParams, mergeTlsParams } from './tls.js'
 import { guardTransactions } from './transactions.js'
 
 export type Sql = postgres.Sql
@@ -81,7 +82,7 @@ function notPostgresError(message: string): Error {
  * that port answers something else, or hangs up without a word), postgres.js would reconnect without end,
  * so the next attempt fails at once with a message that says what happened.
  */
-function tcpWithoutDelay(timeoutSeconds: number) {
+function tcpWithoutDelay(timeoutSeconds: number, tlsRequired: boolean) {
   let notPostgres: Error | undefined
   return (o: { host: string[]; port: number[] }) => {
     const host = o.host[0]!
@@ -101,6 +102,14 @@ function tcpWithoutDelay(timeoutSeconds: number) {
         // No data can arrive before postgres.js adds its own listener: it does so before any I/O event runs.
         socket.once('data', (chunk: Buffer) => {
           answered = true
+          // 'N' declines the SSL request postgres.js sends first; it would then start TLS all the same.
+          if (tlsRequired && chunk[0] === 'N'.charCodeAt(0) && chunk.length === 1) {
+            notPostgres = Object.assign(new Error(`${host}:${port} does not accept TLS, which sslmode asks for`), {
+              code: 'NO_TLS',
+            })
+            socket.destroy()
+            return
+          }
           if (POSTGRES_FIRST_BYTES.has(chunk[0]!)) return
           notPostgres = notPostgresError(
             `${host}:${port} is not a Postgres server: it answered "${answerStart(chunk)}"`,
@@ -134,11 +143,12 @@ function serverOptions(settings: Settings, options: ConnectOptions): Options {
   }
   const db = settings.database
   const target = db.kind === 'libpq' ? db.host : db.kind === 'url' ? new URL(db.url).hostname : ''
+  const tlsParams = serverTls(settings)
+  const oneTcpHost = target && !target.startsWith('/') && !target.includes(',')
+  common.ssl = sslOption(tlsParams, oneTcpHost || target.startsWith('/') ? target : undefined)
   // One TCP host: postgres.js takes the socket from us (its types omit the option). A Unix socket path or a
   // host list stays with postgres.js's own connection code.
-  if (target && !target.startsWith('/') && !target.includes(',')) {
-    common.socket = tcpWithoutDelay(connectTimeout)
-  }
+  if (oneTcpHost) common.socket = tcpWithoutDelay(connectTimeout, requiresTls(tlsParams))
   if (db.kind === 'libpq') {
     return {
       ...common,
@@ -147,16 +157,22 @@ function serverOptions(settings: Settings, options: ConnectOptions): Options {
       username: db.user,
       password: db.password,
       database: db.database,
-      ssl: db.sslmode && db.sslmode !== 'disable' ? (db.sslmode as 'require') : undefined,
     }
   }
   return common
 }
 
+/** The TLS parameters of the server connection: the URL's, over the environment's. */
+function serverTls(settings: Settings): TlsParams {
+  const db = settings.database
+  return db.kind === 'url' ? mergeTlsParams(splitLibpqUrl(db.url).tls, settings.tls) : settings.tls
+}
+
 /** A postgres.js client of the server named by the settings, with `overrides` on top of the pool's options. */
 function serverClient(settings: Settings, options: ConnectOptions, overrides: Options = {}): Sql {
   const all = { ...serverOptions(settings, options), ...overrides }
-  return settings.database.kind === 'url' ? postgres(settings.database.url, all) : postgres(all)
+  // libpq's client-side parameters leave the URL: postgres.js would send them to the server as settings.
+  return settings.database.kind === 'url' ? postgres(splitLibpqUrl(settings.database.url).url, all) : postgres(all)
 }
 
 /** A session keeps its one connection as long as it is open: no idle or lifetime recycling. */
@@ -195,6 +211,7 @@ export async function connectWarehouse(settings: Settings, options: ConnectOptio
   try {
     sql = guardTransactions(serverClient(settings, options))
   } catch (error) {
+    if (error instanceof ConfigError) throw error
     throw new ConfigError(`Invalid --database-url / DATABASE_URL: ${(error as Error).message}.`, undefined, {
       cause: error,
     })
@@ -295,9 +312,11 @@ export function toDatabaseError(error: unknown, secrets: readonly string[], cont
   // postgres.js words its connect timeout as "write CONNECT_TIMEOUT host:port".
   const message = (err.message ?? String(error)).replace(/^write CONNECT_TIMEOUT (.+)$/, 'no answer from $1 in time')
   const detail = maskSecrets(message, secrets)
-  const hint = isConnectionError(error)
-    ? 'Check that the server is running and --database-url / DATABASE_URL (or PGHOST) points at it.'
-    : undefined
+  const hint =
+    tlsHint(err.code, message) ??
+    (isConnectionError(error)
+      ? 'Check that the server is running and --database-url / DATABASE_URL (or PGHOST) points at it.'
+      : undefined)
   return new DatabaseError(
     `${context}: ${detail}${err.code && !detail.includes(err.code) ? ` (${err.code})` : ''}.`,
     hint,
@@ -305,4 +324,21 @@ export function toDatabaseError(error: unknown, secrets: readonly string[], cont
       cause: error,
     },
   )
+}
+
+/** Node's codes for a server certificate that failed verification. */
+const CERTIFICATE_ERRORS =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_(HAS_EXPIRED|NOT_YET_VALID|SIGNATURE_FAILURE|UNTRUSTED|REJECTED))$/
+
+/** What to do about a TLS mismatch between client and server, or undefined when it is not one. */
+function tlsHint(code: string | undefined, message: string): string | undefined {
+  // 28000 "no pg_hba.conf entry for host ..., no encryption": the server takes only TLS (hostssl) connections.
+  if (code === '28000' && /no encryption/.test(message)) {
+    return 'The server accepts only TLS connections: add sslmode=require to the URL (or set PGSSLMODE=require).'
+  }
+  if (code === 'NO_TLS') return 'Turn on ssl on the server, or lower sslmode (prefer tries TLS and falls back).'
+  if (code !== undefined && CERTIFICATE_ERRORS.test(code)) {
+    return "The server's certificate was refused: name its CA with sslrootcert=<file> (or PGSSLROOTCERT) and connect to a host name the certificate lists."
+  }
+  return undefined
 }

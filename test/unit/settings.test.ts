@@ -56,8 +56,20 @@ describe('settings', () => {
       user: 'etl',
       password: 's3cret!',
       database: 'm',
-      sslmode: undefined,
     })
+  })
+
+  it('reads PGSSLMODE, PGSSLROOTCERT, PGSSLCERT and PGSSLKEY with a URL as with PGHOST, and refuses an unknown mode', () => {
+    const env = { PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/ca.crt', PGSSLCERT: '/c.crt', PGSSLKEY: '/c.key' }
+    const tls = { sslmode: 'verify-full', sslrootcert: '/ca.crt', sslcert: '/c.crt', sslkey: '/c.key' }
+    expect(resolveSettings({}, { ...env, DATABASE_URL: 'postgres://u@db/x' }).tls).toEqual(tls)
+    expect(resolveSettings({}, { ...env, PGHOST: 'db' }).tls).toEqual(tls)
+    expect(() => resolveSettings({}, { PGSSLMODE: 'on' })).toThrow(/^Invalid setting PGSSLMODE: /)
+  })
+
+  it("masks a URL's sslpassword (the passphrase of the client key) as a secret", () => {
+    const s = resolveSettings({}, { DATABASE_URL: 'postgres://u@db/x?sslkey=/k&sslpassword=kp-1' })
+    expect(s.secrets).toEqual(['kp-1'])
   })
 
   it('lists the API key and database passwords as secrets to mask', () => {
