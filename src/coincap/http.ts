@@ -9,7 +9,7 @@ import { maskSecrets } from '../secrets.js'
 import type { ResolvedOptions } from './options.js'
 import { interpretAnswer, type ListEnvelope, oneLine, type RawAnswer } from './responses.js'
 import { TransientError, withRetries } from './retry.js'
-import type { StatsCounter } from './stats.js'
+import { isBilled, type StatsCounter } from './stats.js'
 import type { Dataset } from './types.js'
 
 /** One logical GET (retries included). */
@@ -122,7 +122,7 @@ export class Transport {
       // No `cause`: got's error carries the request options, Authorization header included.
       throw new TransientError(`no answer from CoinCap (${why})`)
     }
-    this.#stats.attempt(spec.dataset, raw.body.length)
+    this.#stats.attempt(spec.dataset, raw.body.length, this.#options.billed && isBilled(raw.status))
     log.debug('CoinCap request', {
       method: 'GET',
       path,

@@ -37,6 +37,8 @@ export interface CoincapClientOptions {
   concurrency?: number
   /** `limit` of each page of a paged endpoint, 1 to 2,000. Default 2,000. */
   pageSize?: number
+  /** Whether answers cost CoinCap credits: false for the bundled demo answers (counted as 0 credits). Default true. */
+  billed?: boolean
   /** `User-Agent` header. Default `crypto-etl`. */
   userAgent?: string
   /** Debug line per attempt, warning per retry. Default: silent. */
@@ -107,6 +109,7 @@ export function resolveOptions(options: CoincapClientOptions): ResolvedOptions {
     requestsPerMinute: check('requestsPerMinute', options.requestsPerMinute ?? 500, 1, COINCAP_CALLS_PER_MINUTE),
     concurrency: check('concurrency', options.concurrency ?? 4, 1, 64),
     pageSize: check('pageSize', options.pageSize ?? MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+    billed: options.billed ?? true,
     userAgent: options.userAgent ?? 'crypto-etl',
     log: options.log ?? silentLogger,
     sleep: options.sleep ?? timerSleep,

@@ -9,13 +9,21 @@ export function estimateCredits(bytes: number): number {
   return 1 + Math.ceil(bytes / BYTES_PER_CREDIT)
 }
 
+/**
+ * Whether CoinCap bills an answer of this HTTP status. Only answers with data are counted: a rejected key
+ * (401, 403), a rate limit (429) or a server error carries no data, and counting it would overstate the bill.
+ */
+export function isBilled(status: number): boolean {
+  return status >= 200 && status < 300
+}
+
 /** Counts of one dataset. */
 export interface DatasetStats {
   /** Every attempt, retries included. */
   requests: number
   /** Response body bytes (after decompression) of every answered attempt. */
   bytes: number
-  /** Estimated credits: {@link estimateCredits} of every answered attempt. An upper bound: failed calls may be free. */
+  /** Estimated credits: {@link estimateCredits} of every billed answer (see {@link isBilled}); 0 for demo answers. */
   credits: number
 }
 
@@ -32,15 +40,18 @@ export interface CoincapStats extends DatasetStats {
 export class StatsCounter {
   #stats: CoincapStats = { requests: 0, bytes: 0, credits: 0, retries: 0, waitedMs: 0, byDataset: {} }
 
-  /** Counts one attempt; `bytes` is undefined when no answer came (timeout, reset), which costs no credit. */
-  attempt(dataset: Dataset, bytes: number | undefined): void {
+  /**
+   * Counts one attempt; `bytes` is undefined when no answer came (timeout, reset). Only a `billed` answer
+   * costs credits: see {@link isBilled}.
+   */
+  attempt(dataset: Dataset, bytes: number | undefined, billed = bytes !== undefined): void {
     const perDataset = this.#stats.byDataset[dataset] ?? { requests: 0, bytes: 0, credits: 0 }
     this.#stats.byDataset[dataset] = perDataset
     for (const counts of [this.#stats, perDataset]) {
       counts.requests += 1
       if (bytes === undefined) continue
       counts.bytes += bytes
-      counts.credits += estimateCredits(bytes)
+      if (billed) counts.credits += estimateCredits(bytes)
     }
   }
 

@@ -14,10 +14,15 @@ export interface ExtractResult {
 /** Writes one landing line per answer to `out`, dataset after dataset, honouring back-pressure. */
 export async function extract(client: CoincapClient, selection: Selection, out: Writable): Promise<ExtractResult> {
   const result: ExtractResult = { answers: 0, records: {}, api: client.stats }
+  let spent = client.stats
   for (const dataset of selection.datasets) {
     for await (const answer of fetchDataset(client, dataset, selection)) {
       if (out.errored) throw out.errored
-      if (!out.write(formatLandingLine(answer))) await drained(out)
+      // Datasets are fetched one after the other, so what the client spent since the last answer is this one's cost.
+      const now = client.stats
+      const cost = { requests: now.requests - spent.requests, credits: now.credits - spent.credits }
+      spent = now
+      if (!out.write(formatLandingLine(answer, cost))) await drained(out)
       result.answers += 1
       result.records[dataset] = (result.records[dataset] ?? 0) + answer.data.length
     }

@@ -23,13 +23,23 @@ const landingLineSchema = z
     interval: z.enum(INTERVALS).optional(),
     start: epochMs.optional(),
     end: epochMs.optional(),
+    cost: z.object({ requests: z.number().int().min(0), credits: z.number().int().min(0) }).optional(),
   })
   .refine((l) => l.dataset !== 'history' || (l.asset && l.interval), 'a history line needs "asset" and "interval"')
 
-/** One landing line as `extract` writes it. */
-export function formatLandingLine(answer: Answer): string {
+/** What fetching one answer cost: requests (retries included) and estimated CoinCap credits. */
+export interface AnswerCost {
+  requests: number
+  credits: number
+}
+
+/**
+ * One landing line as `extract` writes it. `cost` travels with the answer so that the `load` that stores it
+ * can record the credits the extract spent (extract itself has no database to record them in).
+ */
+export function formatLandingLine(answer: Answer, cost?: AnswerCost): string {
   const { dataset, asset, interval, start, end, timestamp, data } = answer
-  return `${JSON.stringify({ dataset, asset, interval, start, end, timestamp, data })}\n`
+  return `${JSON.stringify({ dataset, asset, interval, start, end, timestamp, cost, data })}\n`
 }
 
 /** Opens `path` (or stdin for `-`) and undoes gzip when the content starts with its magic bytes. */
@@ -63,6 +73,8 @@ export async function openLanding(path: string): Promise<Readable> {
 export interface LandingLine {
   line: number
   answer: Answer
+  /** What extract spent on this answer; absent in files written by other tools or older versions. */
+  cost?: AnswerCost
 }
 
 /**
@@ -87,7 +99,8 @@ export async function* readLanding(input: Readable, name: string): AsyncGenerato
         const issue = parsed.error.issues[0]!
         throw bad(name, line, `${issue.path.join('.') || 'line'}: ${issue.message}`)
       }
-      yield { line, answer: parsed.data as Answer }
+      const { cost, ...answer } = parsed.data
+      yield { line, answer: answer as Answer, cost }
     }
   } catch (error) {
     if (

@@ -26,6 +26,8 @@ export interface LoadResult {
   lines: number
   rows: Record<string, number>
   rejected: number
+  /** What the extract that wrote the file spent on the answers this load added (carried in its lines). */
+  api: { requests: number; credits: number }
 }
 
 /**
@@ -40,20 +42,22 @@ export async function loadLandingFile(
   const { sql, schema } = warehouse
   const runId = await startRun(sql, 'load', [], options.version)
   options.onStarted?.(runId)
-  const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0 }
+  const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0, api: { requests: 0, credits: 0 } }
   const datasets = new Set<string>()
   const checkDisk = diskGuard(warehouse.dataDir)
   try {
     await sql.begin(async (tx) => {
       // asset_history's key is (asset_id, interval, ts): three leading columns.
       const history = new BulkWriter(tx, schema, warehouse.kind, 3)
-      for await (const { answer } of readLanding(input, options.name)) {
+      for await (const { answer, cost } of readLanding(input, options.name)) {
         if (options.signal?.aborted) throw options.signal.reason
         await checkDisk()
         const loaded = await loadAnswer(tx, schema, answer, runId, { history })
         result.lines += 1
         result.rows[answer.dataset] = (result.rows[answer.dataset] ?? 0) + loaded.rows
         result.rejected += loaded.rejected
+        result.api.requests += cost?.requests ?? 0
+        result.api.credits += cost?.credits ?? 0
         datasets.add(answer.dataset)
       }
       await history.flush()
@@ -65,6 +69,15 @@ export async function loadLandingFile(
     throw error
   }
   await sql`update etl_runs set datasets = ${sql.array([...datasets])} where run_id = ${runId}`
-  await finishRun(sql, runId, { status: 'ok', rows: result.rows, rejected: result.rejected })
+  // The extract's credits are recorded by the load that stores its answers; a file loaded before adds no rows
+  // and records none, so loading it again does not count them twice.
+  if (Object.values(result.rows).every((n) => n === 0)) result.api = { requests: 0, credits: 0 }
+  await finishRun(sql, runId, {
+    status: 'ok',
+    rows: result.rows,
+    rejected: result.rejected,
+    apiRequests: result.api.requests,
+    apiCredits: result.api.credits,
+  })
   return result
 }

@@ -52,7 +52,7 @@ describe('credits', () => {
     expect(client.stats.credits).toBe(19)
   })
 
-  it('counts the bytes of error answers but no bytes for attempts without an answer', async () => {
+  it('counts the bytes of error answers, no bytes for attempts without an answer, credits only for data', async () => {
     let call = 0
     server.use(
       http.get(url('rates'), () => {
@@ -67,7 +67,23 @@ describe('credits', () => {
     const { requests, bytes, credits } = client.stats
     const answered = [{ error: 'Internal server error' }, envelope([])].map((body) => JSON.stringify(body).length)
     expect(answered).toEqual([33, 37])
-    expect({ requests, bytes, credits }).toEqual({ requests: 3, bytes: 70, credits: 4 })
+    // Only the 2xx answer is billed: 1 + ceil(37 / 2500).
+    expect({ requests, bytes, credits }).toEqual({ requests: 3, bytes: 70, credits: 2 })
+  })
+
+  it.each([401, 403, 429, 503])('bills no credit for a %i answer', async (status) => {
+    server.use(http.get(url('rates'), () => HttpResponse.json({ error: 'no' }, { status })))
+    const { client } = testClient({ retries: 0 })
+    await expect(collect(client.rates())).rejects.toThrow()
+    expect(client.stats).toMatchObject({ requests: 1, credits: 0 })
+    expect(client.stats.bytes).toBeGreaterThan(0)
+  })
+
+  it('bills nothing when the answers are free (the bundled demo)', async () => {
+    server.use(http.get(url('rates'), () => HttpResponse.json(envelope([]))))
+    const { client } = testClient({ billed: false })
+    await collect(client.rates())
+    expect(client.stats).toMatchObject({ requests: 1, bytes: 37, credits: 0 })
   })
 })
 
