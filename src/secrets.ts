@@ -23,3 +23,42 @@ export function maskUrl(url: string): string {
     return '<unparseable URL>'
   }
 }
+
+/** Flags whose value is a secret as a whole (masked entirely), and flags whose value is a URL (password masked). */
+const SECRET_FLAGS = new Set(['--api-key'])
+const URL_FLAGS = new Set(['--database-url'])
+
+/**
+ * Command-line arguments fit to store or show: the values of secret flags become `***`, the password of a
+ * database URL (as a flag's value or anywhere else) is masked, and every known secret is masked wherever it
+ * appears.
+ */
+export function maskArgs(args: readonly string[], secrets: readonly (string | undefined)[]): string[] {
+  const out: string[] = []
+  let pending: 'secret' | 'url' | undefined
+  for (const arg of args) {
+    if (pending) {
+      out.push(pending === 'secret' ? MASK : maskUrlArg(arg, secrets))
+      pending = undefined
+      continue
+    }
+    const [flag, ...rest] = arg.split('=')
+    const value = rest.join('=')
+    const inline = rest.length > 0
+    if (SECRET_FLAGS.has(flag!)) {
+      out.push(inline ? `${flag}=${MASK}` : arg)
+      if (!inline) pending = 'secret'
+    } else if (URL_FLAGS.has(flag!)) {
+      out.push(inline ? `${flag}=${maskUrlArg(value, secrets)}` : arg)
+      if (!inline) pending = 'url'
+    } else {
+      out.push(/^postgres(ql)?:\/\//i.test(arg) ? maskUrlArg(arg, secrets) : maskSecrets(arg, secrets))
+    }
+  }
+  return out
+}
+
+/** A URL argument with its password masked; one that does not parse is hidden whole (it may hold a password). */
+function maskUrlArg(value: string, secrets: readonly (string | undefined)[]): string {
+  return maskSecrets(maskUrl(value), secrets)
+}

@@ -22,7 +22,7 @@ import {
   type RowFilter,
   tableBytes,
 } from '../warehouse/prune.js'
-import { finishRun, startRun } from '../warehouse/runs.js'
+import { finishRun, markRolledBack, startRun } from '../warehouse/runs.js'
 
 /** The datasets `prune` knows, each with its table and time column. */
 export const PRUNE_DATASETS = {
@@ -195,7 +195,10 @@ export async function prune(warehouse: Warehouse, options: PruneOptions): Promis
     }
     throw error
   }
-  if (runId !== null) await finishRun(sql, runId, { status: 'ok', rows: rowsByTable() })
+  if (runId !== null) {
+    await finishRun(sql, runId, { status: 'ok', rows: rowsByTable() })
+    if (c.run !== undefined) await markRolledBack(sql, c.run, runId)
+  }
   return {
     dryRun,
     olderThan: c.to?.toISOString() ?? null,

@@ -148,6 +148,8 @@ const COLUMNS: Record<ReportName, ResultColumn[]> = {
     c('rejected', 'integer'),
     c('api_requests', 'integer'),
     c('credits', 'integer'),
+    c('rolled_back_by', 'integer'),
+    c('args', 'list'),
     c('error', 'text'),
   ],
   gaps: [c('from', 'time'), c('to', 'time'), c('missing', 'integer')],

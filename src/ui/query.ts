@@ -34,7 +34,7 @@ const HIDDEN: Partial<Record<QueryResult['report'], string[]>> = {
   movers: ['side', 'asset_id'],
   exchanges: ['socket', 'observed_at'],
   markets: ['base_id', 'quote_id', 'observed_at'],
-  runs: ['finished_at', 'api_requests'],
+  runs: ['finished_at', 'api_requests', 'args'],
 }
 
 const LABELS: Record<string, string> = {

@@ -262,7 +262,7 @@ export async function recentRuns(
     select run_id::float8 as run_id, command, status, started_at, finished_at,
       round(extract(epoch from finished_at - started_at) * 1000)::float8 as duration_ms, datasets,
       (select coalesce(sum(value::numeric), 0) from jsonb_each_text(rows) where value ~ '^[0-9]+$')::float8 as rows,
-      rejected, api_requests, api_credits as credits, error
+      rejected, api_requests, api_credits as credits, rolled_back_by::float8 as rolled_back_by, args, error
     from etl_runs
     where true
       ${options.since ? sql`and started_at >= ${options.since}` : sql``}

@@ -16,6 +16,17 @@ export interface RunOutcome {
   error?: string
 }
 
+/**
+ * The arguments of this process's command, secrets removed, stored with every run it records. One command
+ * runs per process, so the base command sets them once instead of threading them through every pipeline.
+ */
+let commandArgs: readonly string[] = []
+
+/** Sets the (already masked) arguments recorded in `etl_runs.args` by the runs this process starts. */
+export function setRunArgs(args: readonly string[]): void {
+  commandArgs = [...args]
+}
+
 /** Inserts a `running` row and returns its id. */
 export async function startRun(
   sql: Db,
@@ -25,8 +36,8 @@ export async function startRun(
   status: RunStatus = 'running',
 ): Promise<number> {
   const [row] = await sql<{ run_id: string }[]>`
-    insert into etl_runs (command, status, datasets, version)
-    values (${command}, ${status}, ${sql.array([...datasets])}, ${version})
+    insert into etl_runs (command, status, datasets, version, args)
+    values (${command}, ${status}, ${sql.array([...datasets])}, ${version}, ${sql.array([...commandArgs])})
     returning run_id`
   return Number(row!.run_id)
 }
@@ -63,6 +74,11 @@ async function updateRun(sql: Db, runId: number, outcome: RunOutcome, secrets: r
       api_credits = ${outcome.apiCredits ?? 0},
       error = ${outcome.error ? maskSecrets(outcome.error, secrets).slice(0, 2000) : null}
     where run_id = ${runId}`
+}
+
+/** Marks run `runId` as rolled back by the prune run `byRunId` (null for none recorded). */
+export async function markRolledBack(sql: Db, runId: number, byRunId: number | null): Promise<void> {
+  await sql`update etl_runs set rolled_back_at = now(), rolled_back_by = ${byRunId} where run_id = ${runId}`
 }
 
 /** Per set of datasets, the `ok` runs since `since` that counted credits, and their average credits. */
