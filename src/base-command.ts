@@ -6,12 +6,13 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { CoincapClient } from './coincap/index.js'
 import { resolveSettings, type Settings } from './config/settings.js'
-import { EtlError, ExitCode, InterruptedError } from './errors.js'
+import { ApiAuthError, EtlError, ExitCode, InterruptedError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
-import { maskSecrets } from './secrets.js'
+import { maskArgs, maskSecrets } from './secrets.js'
 import { connectWarehouse, toDatabaseError, type Warehouse } from './warehouse/connect.js'
 import { isConnectionError } from './warehouse/connection-errors.js'
 import { type MigrateResult, migrate } from './warehouse/migrate.js'
+import { setRunArgs } from './warehouse/runs.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -78,6 +79,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // Until the settings are read, errors are reported in plain text at normal verbosity.
     this.logger = createLogger({ format: 'text', level: flags.verbose ? 'verbose' : 'normal' })
     this.settings = resolveSettings(flags)
+    setRunArgs(maskArgs(this.argv, this.settings.secrets))
     this.logger = createLogger({
       format: this.settings.logFormat,
       level: this.settings.verbose ? 'verbose' : this.settings.quiet ? 'quiet' : 'normal',
@@ -117,6 +119,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const { CoincapClient } = await import('./coincap/client.js')
     let apiUrl = this.settings.apiUrl
     let apiKey = this.settings.apiKey
+    // One error before any dataset starts, rather than one per dataset as each first request finds no key.
+    if (!options.demo && !apiKey) {
+      throw new ApiAuthError(
+        'No CoinCap API key: CoinCap v3 wants a key for every call.',
+        'Set COINCAP_API_KEY (in the settings file for cron) or pass --api-key; keys come from https://pro.coincap.io/dashboard.',
+      )
+    }
     if (options.demo) {
       const { startFixtureServer } = await import('./demo/server.js')
       const server = await startFixtureServer()
@@ -129,9 +138,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       apiKey,
       retries: this.settings.apiRetries,
       timeoutMs: this.settings.apiTimeoutMs,
+      billed: !options.demo,
       log: this.logger,
       signal: this.abortController.signal,
     })
+  }
+
+  /**
+   * The closing lines of a command that changed something: `text` on stdout for people, or, under
+   * `--log-format json`, one JSON line on stderr with `fields` (snake_case: run_id, status, rows, credits,
+   * exit_code, ...) so a cron log reads as JSON end to end. Nothing under `--json`, which prints the result.
+   */
+  protected summary(text: string, event: string, fields: Record<string, unknown>): void {
+    if (this.jsonEnabled()) return
+    if (this.settings.logFormat === 'json') this.logger.info(event, { exit_code: ExitCode.ok, ...fields })
+    else this.log(text)
   }
 
   /** Registers work to do on the way out (after the command, before the warehouse closes). */
@@ -173,6 +194,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.jsonEnabled()) {
       const name = error instanceof EtlError ? error.name : etl.name
       this.logJson({ error: { name, message: etl.message, hint: etl.hint, exitCode: etl.exitCode } })
+    } else if (jsonLogs(this.settings)) {
+      const stack = verbose && error.stack ? { stack: maskSecrets(error.stack, secrets) } : {}
+      const line = { time: new Date().toISOString(), level: 'error', msg: etl.message, hint: etl.hint, ...stack }
+      process.stderr.write(`${JSON.stringify({ ...line, exit_code: etl.exitCode })}\n`)
     } else {
       const lines = [`Error: ${etl.message}`]
       if (etl.hint) lines.push(etl.hint)
@@ -183,6 +208,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // Errors.exit throws an ExitError that oclif turns into the process exit code without printing.
     Errors.exit(etl.exitCode)
   }
+}
+
+/**
+ * Whether log lines are JSON. Before the settings are resolved (a bad flag or setting fails first), the
+ * command line and the environment are asked directly, so even that error comes out as JSON.
+ */
+function jsonLogs(settings: Settings | undefined): boolean {
+  if (settings) return settings.logFormat === 'json'
+  const argv = process.argv
+  const flag = argv.findIndex((a) => a === '--log-format' || a.startsWith('--log-format='))
+  if (flag >= 0) return (argv[flag]!.split('=')[1] ?? argv[flag + 1]) === 'json'
+  return process.env.CRYPTO_ETL_LOG_FORMAT === 'json'
 }
 
 /** Maps anything thrown to an {@link EtlError}: oclif's parse errors are usage (2), driver errors 74. */

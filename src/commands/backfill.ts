@@ -95,7 +95,14 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
     try {
       const result = await runBackfill(warehouse, client, { ...options, events: progress })
       progress.stop()
-      this.log(formatBackfill(result, tty))
+      this.summary(formatBackfill(result, tty), 'backfill finished', {
+        run_id: result.runId,
+        status: result.status,
+        rows: { history: result.rows },
+        requests: result.api.requests,
+        credits: result.api.credits,
+        ms: result.ms,
+      })
       return result
     } catch (error) {
       progress.stop()

@@ -27,6 +27,8 @@ export default class Extract extends BaseCommand<typeof Extract> {
       throw new UsageError('--json needs --output: stdout carries the landing data.')
     }
     const output = this.flags.output
+    // Before the output is opened: a missing key must not leave a partial file behind.
+    const client = await this.coincapClient({ demo: this.flags.demo })
     // Written under a temporary name and renamed at the end, so a failed extract never leaves a partial file.
     const partial = output ? `${output}.partial` : undefined
     let sink: Writable = process.stdout
@@ -40,7 +42,6 @@ export default class Extract extends BaseCommand<typeof Extract> {
         file.on('error', (error) => sink.destroy(writeFailed(output, error)))
       }
     }
-    const client = await this.coincapClient({ demo: this.flags.demo })
     let result: ExtractResult
     try {
       result = await extract(client, selectionFromFlags(this.flags), sink)
@@ -62,7 +63,11 @@ export default class Extract extends BaseCommand<typeof Extract> {
     const summary = `extracted ${result.answers} answers (${Object.entries(result.records)
       .map(([d, n]) => `${d} ${n}`)
       .join(', ')}); ${result.api.requests} requests, ~${result.api.credits} credits`
-    this.logger.info(summary)
+    // On stderr in both formats: stdout may carry the landing data.
+    const fields = { status: 'ok', exit_code: 0, answers: result.answers, records: result.records }
+    if (this.settings.logFormat === 'json') {
+      this.logger.info('extract finished', { ...fields, requests: result.api.requests, credits: result.api.credits })
+    } else this.logger.info(summary)
     return { ...result, output: output ?? '-' }
   }
 }

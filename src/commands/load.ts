@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { UsageError } from '../errors.js'
 import { openLanding } from '../pipeline/landing.js'
 import { type LoadResult, loadLandingFile } from '../pipeline/load.js'
 import { VERSION } from '../version.js'
@@ -20,6 +21,13 @@ export default class Load extends BaseCommand<typeof Load> {
 
   async run(): Promise<LoadResult> {
     const file = this.args.file
+    // Without a file, stdin is read; at a terminal that would wait silently for input nobody types.
+    if (file === '-' && process.stdin.isTTY) {
+      throw new UsageError(
+        'load needs a landing file: give its path, or pipe one in.',
+        'e.g. crypto-etl load snapshot.ndjson, or crypto-etl extract | crypto-etl load -',
+      )
+    }
     const input = await openLanding(file)
     const warehouse = await this.openWarehouse()
     const result = await loadLandingFile(warehouse, input, {
@@ -32,8 +40,18 @@ export default class Load extends BaseCommand<typeof Load> {
     const rows = Object.entries(result.rows)
       .map(([d, n]) => `${d} +${n}`)
       .join(', ')
-    this.log(
+    this.summary(
       `loaded ${result.lines} answers from ${file === '-' ? 'stdin' : file}: ${rows || 'nothing'}; ${result.rejected} rejected (run ${result.runId})`,
+      'load finished',
+      {
+        run_id: result.runId,
+        status: 'ok',
+        answers: result.lines,
+        rows: result.rows,
+        rejected: result.rejected,
+        requests: result.api.requests,
+        credits: result.api.credits,
+      },
     )
     return result
   }

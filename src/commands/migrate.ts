@@ -14,12 +14,18 @@ export default class Migrate extends BaseCommand<typeof Migrate> {
     const warehouse = await this.openWarehouse({ migrate: false })
     const result = await this.migrateWarehouse(warehouse)
     const where = `schema ${result.schema} on the ${warehouse.location}`
-    if (result.applied.length === 0) {
-      this.log(`Up to date: ${result.alreadyApplied} migration(s) already applied to ${where}.`)
-    } else {
-      for (const m of result.applied) this.log(`applied ${String(m.version).padStart(5, '0')}_${m.name}`)
-      this.log(`Applied ${result.applied.length} migration(s) to ${where} in ${result.ms} ms.`)
-    }
+    const names = result.applied.map((m) => `${String(m.version).padStart(5, '0')}_${m.name}`)
+    const text =
+      result.applied.length === 0
+        ? `Up to date: ${result.alreadyApplied} migration(s) already applied to ${where}.`
+        : [...names.map((n) => `applied ${n}`), `Applied ${names.length} migration(s) to ${where} in ${result.ms} ms.`]
+    this.summary([text].flat().join('\n'), 'migrate finished', {
+      status: 'ok',
+      schema: result.schema,
+      applied: names,
+      already_applied: result.alreadyApplied,
+      ms: result.ms,
+    })
     return { ...result, database: warehouse.kind }
   }
 }

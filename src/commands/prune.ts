@@ -73,7 +73,14 @@ export default class Prune extends BaseCommand<typeof Prune> {
       logger: this.logger,
       secrets: this.settings.secrets,
     })
-    this.log(formatPrune(result))
+    this.summary(formatPrune(result), result.dryRun ? 'prune planned' : 'prune finished', {
+      run_id: result.runId,
+      status: 'ok',
+      dry_run: result.dryRun,
+      rows: Object.fromEntries(result.tables.map((t) => [t.table, t.rows])),
+      partitions_dropped: result.partitionsDropped,
+      ms: result.ms,
+    })
     return result
   }
 }

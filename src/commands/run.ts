@@ -1,7 +1,7 @@
 import { BaseCommand } from '../base-command.js'
 import { type RunResult, runSnapshot } from '../pipeline/run.js'
 import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
-import { formatRunSummary, interactive, runProgress } from '../ui/run.js'
+import { formatRunSummary, interactive, runProgress, runSummaryFields } from '../ui/run.js'
 import { VERSION } from '../version.js'
 import { DataDirLockedError } from '../warehouse/embedded.js'
 
@@ -49,10 +49,12 @@ export default class Run extends BaseCommand<typeof Run> {
       })
       progress.stop()
       if (result.status === 'skipped') this.logger.warn(`skipped: another run holds the lock (run ${result.runId})`)
-      else this.log(formatRunSummary(result, tty, label))
+      else this.summary(formatRunSummary(result, tty, label), 'run finished', runSummaryFields(result))
       if (demo)
-        this.log(
+        this.summary(
           `Demo data, labelled 'run --demo' in etl_runs. Look at it: crypto-etl query. Remove it: crypto-etl prune --run ${result.runId}`,
+          'demo data loaded',
+          { run_id: result.runId, demo: true },
         )
       return result
     } finally {

@@ -54,6 +54,7 @@ export function formatRunSummary(result: RunResult, tty: boolean, label = ''): s
   const line =
     `${label}run ${result.runId} ${result.status} in ${(result.ms / 1000).toFixed(1)}s: ` +
     `${result.datasets.map((d) => `${d.dataset} ${d.status === 'ok' ? `+${d.rows}` : 'failed'}`).join(', ')}; ` +
+    `${result.datasets.reduce((n, d) => n + d.rejected, 0)} rejected; ` +
     `${result.api.requests} requests, ~${result.api.credits} credits`
   if (!tty) return line
   const table = renderTable(
@@ -67,4 +68,18 @@ export function formatRunSummary(result: RunResult, tty: boolean, label = ''): s
     result.datasets,
   )
   return `${table}\n${line}`
+}
+
+/** The run summary as the fields of a JSON log line (`--log-format json`). */
+export function runSummaryFields(result: RunResult): Record<string, unknown> {
+  return {
+    run_id: result.runId,
+    status: result.status,
+    rows: Object.fromEntries(result.datasets.map((d) => [d.dataset, d.rows])),
+    rejected: result.datasets.reduce((n, d) => n + d.rejected, 0),
+    failed: result.datasets.filter((d) => d.status === 'failed').map((d) => d.dataset),
+    requests: result.api.requests,
+    credits: result.api.credits,
+    ms: Math.round(result.ms),
+  }
 }
