@@ -22,6 +22,7 @@ import {
   runReadOnly,
   storedIntervals,
 } from '../warehouse/queries.js'
+import { RefusedSqlError } from '../warehouse/read-only-sql.js'
 
 export const REPORTS = ['latest', 'history', 'movers', 'exchanges', 'markets', 'runs', 'gaps'] as const
 export type ReportName = (typeof REPORTS)[number]
@@ -232,6 +233,9 @@ function sqlColumns(columns: { name: string; type: number }[]): ResultColumn[] {
 
 /** A failing `--sql` statement is bad input (exit 2), said in one line; a lost connection stays exit 74. */
 function sqlUsageError(error: unknown): unknown {
+  if (error instanceof RefusedSqlError) {
+    return new UsageError(`--sql runs one read-only query: ${error.message}.`, 'Write with the other commands.')
+  }
   const err = error as { code?: string; message?: string }
   if (isConnectionError(error) || typeof err?.code !== 'string') return error
   if (err.code === '25006')
@@ -298,7 +302,7 @@ async function runReport(warehouse: Warehouse, options: QueryOptions): Promise<Q
   const report = parseReport(options)
   const { sql } = warehouse
   if (report === 'sql') {
-    const result = await runReadOnly(sql, options.sql!).catch((error: unknown) => {
+    const result = await runReadOnly(sql, options.sql!, '30s', warehouse.kind === 'server').catch((error: unknown) => {
       throw sqlUsageError(error)
     })
     return { report, currency: 'USD', columns: sqlColumns(result.columns), rows: result.rows }

@@ -5,6 +5,7 @@
  */
 import type { Fragment } from 'postgres'
 import type { Sql } from './connect.js'
+import { HARMLESS_VOLATILE_FUNCTIONS, RefusedSqlError, scanReadOnlySql } from './read-only-sql.js'
 
 /**
  * "Latest" means the newest observation: each entity's newest row within this window before the newest
@@ -392,16 +393,30 @@ export interface ReadOnlyResult {
 }
 
 /**
- * Runs one statement in a `READ ONLY` transaction with a statement timeout, then rolls back whatever
- * happened. The extended protocol refuses a second statement, so `commit; delete ...` cannot escape.
- * PGlite (the embedded database) runs in this process and does not enforce the timeout.
+ * Runs one read-only query: the statement must pass {@link scanReadOnlySql} (one SELECT, WITH, VALUES or
+ * TABLE) and call no volatile function but harmless ones (checked in pg_proc by name), then it runs
+ * alone through the extended protocol (which refuses a second statement) in a `READ ONLY` transaction with
+ * a statement timeout, rolled back whatever happened. PGlite (the embedded database) runs in this process
+ * and does not enforce the timeout: there (`timed` false) pg_sleep is refused too.
+ * @throws RefusedSqlError when the statement is not such a query.
  */
-export async function runReadOnly(sql: Sql, text: string, timeout = '30s'): Promise<ReadOnlyResult> {
+export async function runReadOnly(sql: Sql, text: string, timeout = '30s', timed = true): Promise<ReadOnlyResult> {
+  const scanned = scanReadOnlySql(text)
+  if ('problem' in scanned) throw new RefusedSqlError(scanned.problem)
   const rollback = Symbol('rollback')
   let result: ReadOnlyResult | undefined
   try {
     await sql.begin('read only', async (tx) => {
       await tx`select set_config('statement_timeout', ${timeout}, true)`
+      const [unsafe] = await tx<{ name: string }[]>`
+        select proname as name from pg_catalog.pg_proc
+        where provolatile = 'v' and proname = any(${tx.array(scanned.functions)}::text[])
+          and proname <> all(${tx.array(HARMLESS_VOLATILE_FUNCTIONS.filter((f) => timed || !f.startsWith('pg_sleep')))}::text[])
+        order by proname limit 1`
+      if (unsafe?.name.startsWith('pg_sleep')) {
+        throw new RefusedSqlError(`${unsafe.name}() is not cut short by a timeout on the embedded database`)
+      }
+      if (unsafe) throw new RefusedSqlError(`${unsafe.name}() may change the database, the server or its files`)
       const rows = await tx.unsafe(text, [], { simple: false } as never)
       const columns = (rows.columns ?? []).map((c) => ({ name: c.name, type: c.type }))
       result = { columns, rows: [...rows] as Record<string, unknown>[] }

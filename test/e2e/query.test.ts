@@ -82,7 +82,7 @@ describe('query and status from the built CLI', () => {
     const r = await runCli(['query', '--sql', 'drop table assets'], { env: fresh.env })
     expect(r.code).toBe(2)
     expect(r.stderr.split('\n')[0]).toBe(
-      'Error: --sql is read-only: cannot execute DROP TABLE in a read-only transaction.',
+      'Error: --sql runs one read-only query: it takes a SELECT, WITH, VALUES or TABLE query, not DROP.',
     )
     const after = await runCli(['query', '--sql', 'select count(*) as n from assets', '--format', 'json'], {
       env: fresh.env,

@@ -287,7 +287,11 @@ describe.each(TARGETS)('query on the %s database', (target) => {
   it('--sql refuses a writing statement and changes nothing', async () => {
     await expect(query({ sql: 'delete from assets' })).rejects.toMatchObject({
       exitCode: 2,
-      message: '--sql is read-only: cannot execute DELETE in a read-only transaction.',
+      message: '--sql runs one read-only query: it takes a SELECT, WITH, VALUES or TABLE query, not DELETE.',
+    })
+    await expect(query({ sql: 'select * into copied from assets' })).rejects.toMatchObject({
+      exitCode: 2,
+      message: '--sql is read-only: cannot execute SELECT INTO in a read-only transaction.',
     })
     await expect(query({ sql: 'with d as (delete from assets returning 1) select count(*) from d' })).rejects.toThrow(
       UsageError,
@@ -296,15 +300,18 @@ describe.each(TARGETS)('query on the %s database', (target) => {
   })
 
   it('--sql refuses a second statement, so nothing can follow a commit', async () => {
-    await expect(query({ sql: 'commit; delete from assets' })).rejects.toMatchObject({
+    await expect(query({ sql: 'select 1; commit; delete from assets' })).rejects.toMatchObject({
       exitCode: 2,
-      message: '--sql failed: cannot insert multiple commands into a prepared statement (SQLSTATE 42601).',
+      message: '--sql runs one read-only query: it takes one statement, and this has more (a ; between statements).',
     })
     expect(await assetCount()).toBe(6)
   })
 
-  it('--sql rolls back even a statement the read-only mode allows', async () => {
-    await query({ sql: "select set_config('search_path', 'pg_catalog', false)" })
+  it('--sql refuses a volatile function the read-only mode allows, such as set_config', async () => {
+    await expect(query({ sql: "select set_config('search_path', 'pg_catalog', false)" })).rejects.toMatchObject({
+      exitCode: 2,
+      message: '--sql runs one read-only query: set_config() may change the database, the server or its files.',
+    })
     const [row] = await t.warehouse.sql<{ path: string }[]>`select current_setting('search_path') as path`
     expect(row?.path).toContain(t.warehouse.schema)
   })
