@@ -9,6 +9,7 @@ import { ConfigError, DatabaseError } from '../errors.js'
 import { maskSecrets } from '../secrets.js'
 import { isConnectionError } from './connection-errors.js'
 import { type EmbeddedServer, startEmbedded } from './embedded.js'
+import { PINNED_STARTUP_PARAMETERS, pinSettingsSql } from './session-settings.js'
 import { requiresTls, sslOption, splitLibpqUrl, type TlsParams, mergeTlsParams } from './tls.js'
 import { guardTransactions } from './transactions.js'
 
@@ -139,7 +140,11 @@ function serverOptions(settings: Settings, options: ConnectOptions): Options {
     connect_timeout: connectTimeout,
     idle_timeout: 30,
     onnotice: () => {},
-    connection: { application_name: 'crypto-etl', search_path: `"${settings.schema}", public` },
+    connection: {
+      application_name: 'crypto-etl',
+      search_path: `"${settings.schema}", public`,
+      ...PINNED_STARTUP_PARAMETERS,
+    },
   }
   const db = settings.database
   const target = db.kind === 'libpq' ? db.host : db.kind === 'url' ? new URL(db.url).hostname : ''
@@ -247,9 +252,10 @@ async function connectEmbedded(settings: Settings, location: string, options: Co
     dataDir: settings.dataDir,
     createdFrom: server.createdFrom,
   }
-  // PGlite ignores startup parameters, so the schema is chosen with a session-level SET instead.
+  // PGlite ignores startup parameters, so the schema and the pinned settings are session-level SETs instead.
   try {
     await sql.unsafe(`set search_path to "${settings.schema}", public`)
+    await sql.unsafe(pinSettingsSql('session'))
   } catch (error) {
     await warehouse.close()
     throw new DatabaseError(`The embedded database in ${settings.dataDir} did not answer: ${(error as Error).message}`)

@@ -24,14 +24,15 @@ export interface RowFilter {
 }
 
 /**
- * The partitions of `schema.table`, ordered by lower bound. Bounds are read from `relpartbound` and cast
- * back to timestamptz in the same session, so the session's TimeZone and DateStyle cannot skew them.
+ * The partitions of `schema.table`, ordered by lower bound. Bounds are read from `relpartbound`, cast back
+ * to timestamptz in the same session and handed over as epoch milliseconds: a number no DateStyle or
+ * TimeZone can change.
  */
 export async function listPartitions(sql: Sql, schema: string, table: PartitionedTable): Promise<Partition[]> {
-  const rows = await sql<{ name: string; bound: string; lower: Date | null; upper: Date | null; bytes: string }[]>`
+  const rows = await sql<{ name: string; bound: string; lower: string | null; upper: string | null; bytes: string }[]>`
     select name, bound, bytes,
-      (regexp_match(bound, 'FROM \\(''([^'']*)''\\)'))[1]::timestamptz as lower,
-      (regexp_match(bound, 'TO \\(''([^'']*)''\\)'))[1]::timestamptz as upper
+      (extract(epoch from (regexp_match(bound, 'FROM [(]''([^'']*)''[)]'))[1]::timestamptz) * 1000)::int8 as lower,
+      (extract(epoch from (regexp_match(bound, 'TO [(]''([^'']*)''[)]'))[1]::timestamptz) * 1000)::int8 as upper
     from (
       select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound, pg_total_relation_size(c.oid) as bytes
       from pg_inherits i join pg_class c on c.oid = i.inhrelid
@@ -40,8 +41,8 @@ export async function listPartitions(sql: Sql, schema: string, table: Partitione
     order by lower nulls first, name`
   return rows.map((r) => ({
     name: r.name,
-    lower: r.lower,
-    upper: r.upper,
+    lower: r.lower === null ? null : new Date(Number(r.lower)),
+    upper: r.upper === null ? null : new Date(Number(r.upper)),
     isDefault: r.bound === 'DEFAULT',
     bytes: Number(r.bytes),
   }))

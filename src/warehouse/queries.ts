@@ -6,6 +6,7 @@
 import type { Fragment } from 'postgres'
 import type { Sql } from './connect.js'
 import { HARMLESS_VOLATILE_FUNCTIONS, RefusedSqlError, scanReadOnlySql } from './read-only-sql.js'
+import { pinSettingsSql } from './session-settings.js'
 
 /**
  * "Latest" means the newest observation: each entity's newest row within this window before the newest
@@ -32,6 +33,16 @@ export const INTERVALS = Object.keys(INTERVAL_SECONDS) as HistoryInterval[]
 /** Divides a USD column by the chosen currency's `rate_usd`, or leaves it as stored when there is none. */
 function money(sql: Sql, column: string, rateUsd: string | undefined): Fragment {
   return rateUsd ? sql`${sql(column)} / ${rateUsd}::numeric` : sql`${sql(column)}`
+}
+
+/**
+ * `row` with the whole-number columns `keys` (int8 or numeric text, exact whatever the session's
+ * extra_float_digits, unlike float8) as numbers; null stays null.
+ */
+function wholeNumbers(row: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out = { ...row }
+  for (const key of keys) if (out[key] !== null && out[key] !== undefined) out[key] = Number(out[key])
+  return out
 }
 
 type SnapshotTable = 'asset_snapshots' | 'exchange_snapshots' | 'market_snapshots' | 'rate_snapshots'
@@ -239,11 +250,11 @@ export async function latestMarkets(sql: Sql, options: MarketsOptions): Promise<
     ${sym ? sql`and (upper(base_symbol) = ${sym} or upper(quote_symbol) = ${sym})` : sql``}`
   const newest = await newestObservedAt(sql, 'market_snapshots', filter)
   if (!newest) return []
-  return sql`
+  const markets = await sql`
     select s.exchange_id, s.base_symbol || '/' || s.quote_symbol as pair, s.base_id, s.quote_id,
       ${money(sql, 's.price_usd', options.rateUsd)} as price, s.price_quote,
       ${money(sql, 's.volume_usd_24h', options.rateUsd)} as volume_24h,
-      s.percent_exchange_volume as share, s.trades_count_24h::float8 as trades_24h, s.updated_at as updated,
+      s.percent_exchange_volume as share, s.trades_count_24h as trades_24h, s.updated_at as updated,
       s.observed_at
     from (
       select distinct on (exchange_id, base_id, quote_id) * from market_snapshots
@@ -252,6 +263,7 @@ export async function latestMarkets(sql: Sql, options: MarketsOptions): Promise<
     ) s
     order by s.volume_usd_24h desc nulls last, s.exchange_id, s.base_id, s.quote_id
     limit ${options.limit}`
+  return markets.map((r) => wholeNumbers(r, ['trades_24h']))
 }
 
 /** The newest runs in `etl_runs`, newest first; `rows` is the run's total of loaded rows. */
@@ -259,17 +271,18 @@ export async function recentRuns(
   sql: Sql,
   options: { limit: number; since?: Date; commands?: readonly string[] },
 ): Promise<Record<string, unknown>[]> {
-  return sql`
-    select run_id::float8 as run_id, command, status, started_at, finished_at,
-      round(extract(epoch from finished_at - started_at) * 1000)::float8 as duration_ms, datasets,
-      (select coalesce(sum(value::numeric), 0) from jsonb_each_text(rows) where value ~ '^[0-9]+$')::float8 as rows,
-      rejected, api_requests, api_credits as credits, rolled_back_by::float8 as rolled_back_by, args, error
+  const runs = await sql`
+    select run_id, command, status, started_at, finished_at,
+      round(extract(epoch from finished_at - started_at) * 1000)::int8 as duration_ms, datasets,
+      (select coalesce(sum(value::numeric), 0) from jsonb_each_text(rows) where value ~ '^[0-9]+$') as rows,
+      rejected, api_requests, api_credits as credits, rolled_back_by, args, error
     from etl_runs
     where true
       ${options.since ? sql`and started_at >= ${options.since}` : sql``}
       ${options.commands ? sql`and command = any(${sql.array([...options.commands])}::text[])` : sql``}
     order by started_at desc, run_id desc
     limit ${options.limit}`
+  return runs.map((r) => wholeNumbers(r, ['run_id', 'duration_ms', 'rows', 'rolled_back_by']))
 }
 
 /**
@@ -278,8 +291,8 @@ export async function recentRuns(
  * with the time of the run, so each probe reads that run's minutes of one partition per table.
  */
 export async function demoRunsWithRows(sql: Sql): Promise<number[]> {
-  const runs = await sql<{ run_id: number; from: Date; to: Date }[]>`
-    select run_id::float8 as run_id, started_at - interval '1 minute' as from,
+  const runs = await sql<{ run_id: string; from: Date; to: Date }[]>`
+    select run_id, started_at - interval '1 minute' as from,
       coalesce(finished_at, started_at + interval '1 hour') + interval '1 minute' as to
     from etl_runs where command = 'run --demo' order by run_id`
   const stored: number[] = []
@@ -290,7 +303,7 @@ export async function demoRunsWithRows(sql: Sql): Promise<number[]> {
         or exists (select 1 from market_snapshots where observed_at between ${run.from} and ${run.to} and run_id = ${run.run_id})
         or exists (select 1 from rate_snapshots where observed_at between ${run.from} and ${run.to} and run_id = ${run.run_id})
         as stored`
-    if (row?.stored) stored.push(run.run_id)
+    if (row?.stored) stored.push(Number(run.run_id))
   }
   return stored
 }
@@ -417,6 +430,7 @@ export async function runReadOnly(sql: Sql, text: string, timeout = '30s', timed
         throw new RefusedSqlError(`${unsafe.name}() is not cut short by a timeout on the embedded database`)
       }
       if (unsafe) throw new RefusedSqlError(`${unsafe.name}() may change the database, the server or its files`)
+      await tx.unsafe(pinSettingsSql('transaction'))
       const rows = await tx.unsafe(text, [], { simple: false } as never)
       const columns = (rows.columns ?? []).map((c) => ({ name: c.name, type: c.type }))
       result = { columns, rows: [...rows] as Record<string, unknown>[] }

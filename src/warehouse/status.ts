@@ -54,10 +54,11 @@ export interface TableStats {
 
 /** Rows and size of every table of the schema, partitions summed into their parent. */
 export async function tableStats(sql: Sql, schema: string): Promise<TableStats[]> {
-  const tables = await sql<{ table: string; bytes: number; estimate: number }[]>`
+  // Whole numbers travel as int8 text, exact whatever the session's extra_float_digits (see session-settings.ts).
+  const tables = await sql<{ table: string; bytes: string; estimate: string }[]>`
     select t.relname as table,
-      sum(pg_total_relation_size(c.oid))::float8 as bytes,
-      sum(case when c.relkind = 'r' then greatest(c.reltuples, 0) else 0 end)::float8 as estimate
+      sum(pg_total_relation_size(c.oid))::int8 as bytes,
+      round(sum(case when c.relkind = 'r' then greatest(c.reltuples, 0) else 0 end))::int8 as estimate
     from pg_class t join pg_namespace n on n.oid = t.relnamespace
     -- A plain table is its own tree; pg_partition_tree lists a partitioned one with its partitions.
     cross join lateral (select t.oid union select relid from pg_partition_tree(t.oid)) p(oid)
@@ -66,21 +67,22 @@ export async function tableStats(sql: Sql, schema: string): Promise<TableStats[]
     group by t.relname order by t.relname`
   const stats: TableStats[] = []
   for (const t of tables) {
-    if (t.bytes > EXACT_COUNT_MAX_BYTES) {
-      stats.push({ table: t.table, rows: Math.round(t.estimate), estimated: true, bytes: t.bytes })
+    const bytes = Number(t.bytes)
+    if (bytes > EXACT_COUNT_MAX_BYTES) {
+      stats.push({ table: t.table, rows: Number(t.estimate), estimated: true, bytes })
       continue
     }
-    const [row] = await sql<{ n: number }[]>`select count(*)::float8 as n from ${sql(`${schema}.${t.table}`)}`
-    stats.push({ table: t.table, rows: row?.n ?? 0, estimated: false, bytes: t.bytes })
+    const [row] = await sql<{ n: string }[]>`select count(*) as n from ${sql(`${schema}.${t.table}`)}`
+    stats.push({ table: t.table, rows: Number(row?.n ?? 0), estimated: false, bytes })
   }
   return stats
 }
 
 /** API credits recorded in `etl_runs` for runs started at or after `since`. */
 export async function creditsSince(sql: Sql, since: Date): Promise<number> {
-  const [row] = await sql<{ credits: number }[]>`
-    select coalesce(sum(api_credits), 0)::float8 as credits from etl_runs where started_at >= ${since}`
-  return row?.credits ?? 0
+  const [row] = await sql<{ credits: string }[]>`
+    select coalesce(sum(api_credits), 0) as credits from etl_runs where started_at >= ${since}`
+  return Number(row?.credits ?? 0)
 }
 
 /** A run as the health check reads it. */
@@ -104,11 +106,12 @@ export async function recentLoadingRuns(
   windowMs: number,
 ): Promise<LoadingRun[]> {
   const loading = sql`split_part(command, ' ', 1) = any(${sql.array([...commands])}::text[]) and status <> 'skipped'`
-  return sql<LoadingRun[]>`
-    select run_id::float8 as run_id, command, status, started_at, datasets, error from etl_runs
+  const runs = await sql<(Omit<LoadingRun, 'run_id'> & { run_id: string })[]>`
+    select run_id, command, status, started_at, datasets, error from etl_runs
     where ${loading}
       and started_at >= (
         select started_at from etl_runs where ${loading} order by started_at desc limit 1
       ) - ${`${windowMs} ms`}::interval
     order by started_at desc, run_id desc`
+  return runs.map((r) => ({ ...r, run_id: Number(r.run_id) }))
 }
