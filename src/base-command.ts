@@ -22,6 +22,8 @@ const SIGNAL_GRACE_MS = 3000
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
+  /** Whether a named settings file may be missing (schedule, which says how to make it), instead of exit 78. */
+  static settingsFileOptional = false
 
   static override baseFlags = {
     'database-url': Flags.string({
@@ -42,7 +44,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       helpGroup: 'GLOBAL',
     }),
     'env-file': Flags.string({
-      summary: 'Read KEY=value settings from this file (for cron and systemd).',
+      summary:
+        'Settings file of KEY=value lines (default ~/.config/crypto-etl/env, when it exists). Env: CRYPTO_ETL_ENV_FILE.',
       helpGroup: 'GLOBAL',
     }),
     'log-format': Flags.string({
@@ -78,7 +81,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as ArgsOf<T>
     // Until the settings are read, errors are reported in plain text at normal verbosity.
     this.logger = createLogger({ format: 'text', level: flags.verbose ? 'verbose' : 'normal' })
-    this.settings = resolveSettings(flags)
+    this.settings = resolveSettings(flags, process.env, {
+      settingsFileOptional: (this.ctor as typeof BaseCommand).settingsFileOptional,
+    })
     setRunArgs(maskArgs(this.argv, this.settings.secrets))
     this.logger = createLogger({
       format: this.settings.logFormat,

@@ -1,14 +1,13 @@
 /**
- * Every setting of crypto-etl in one zod schema. Precedence: flag > environment > `--env-file` > default;
+ * Every setting of crypto-etl in one zod schema. Precedence: flag > environment > settings file > default;
  * an empty value counts as unset. A setting that fails validation is a {@link ConfigError} (exit 78)
  * naming the setting.
  */
-import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { parse as parseEnvFile } from 'dotenv'
 import { z } from 'zod'
 import { ConfigError } from '../errors.js'
+import { chooseEnvFile, homeOf, readSettingsFile } from './settings-file.js'
 import { SSL_MODES, type TlsParams } from '../warehouse/tls.js'
 import { parseDuration } from './time.js'
 
@@ -18,7 +17,15 @@ export const DEFAULT_SCHEMA = 'coincap'
 /** Where the embedded database lives when nothing else is configured. */
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   const xdg = env.XDG_DATA_HOME?.trim()
-  return join(xdg ? xdg : join(homedir(), '.local', 'share'), 'crypto-etl')
+  return join(xdg ? xdg : join(homeOf(env), '.local', 'share'), 'crypto-etl')
+}
+
+/** Where libpq looks for a local server's socket without PGHOST: Debian's folder, then upstream's. */
+export const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp']
+
+/** The first default socket folder holding a server's socket for `port`, else the first of them. */
+function defaultSocketDir(port: number): string {
+  return DEFAULT_SOCKET_DIRS.find((dir) => existsSync(join(dir, `.s.PGSQL.${port}`))) ?? DEFAULT_SOCKET_DIRS[0]!
 }
 
 const postgresUrl = z.string().refine((value) => {
@@ -93,6 +100,8 @@ export interface Settings {
   quiet: boolean
   /** Values never to print: API key, database password. */
   secrets: string[]
+  /** The settings file that was read, if any. */
+  settingsFile?: string
 }
 
 /** The global flags as parsed by oclif (undefined when not given). */
@@ -119,19 +128,6 @@ const flagToKey: Record<string, keyof z.input<typeof settingsSchema>> = {
 
 const keyToFlag = Object.fromEntries(Object.entries(flagToKey).map(([flag, key]) => [key, flag]))
 
-function readEnvFile(path: string): Record<string, string> {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new ConfigError(
-      `Cannot read --env-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`,
-      'Give the path of a readable file of KEY=value lines.',
-    )
-  }
-  return parseEnvFile(text)
-}
-
 /** Drops empty values: an empty variable counts as unset. */
 function nonEmpty(values: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
@@ -140,11 +136,35 @@ function nonEmpty(values: Record<string, string | undefined>): Record<string, st
 }
 
 /**
- * Resolves the settings from flags, the environment and the env file.
- * @throws ConfigError (exit 78) naming the first invalid setting.
+ * The database the settings name: a URL; else the libpq variables, with PGHOST or, as libpq does, on the
+ * default Unix socket when only PGUSER or PGDATABASE is set; else the embedded database.
  */
-export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = process.env): Settings {
-  const fromFile = flags['env-file'] ? nonEmpty(readEnvFile(flags['env-file'])) : {}
+function databaseOf(s: z.output<typeof settingsSchema>): Settings['database'] {
+  if (s.DATABASE_URL) return { kind: 'url', url: s.DATABASE_URL }
+  if (!s.PGHOST && !s.PGUSER && !s.PGDATABASE) return { kind: 'embedded', dataDir: s.CRYPTO_ETL_DATA_DIR }
+  return {
+    kind: 'libpq',
+    host: s.PGHOST ?? defaultSocketDir(s.PGPORT ?? 5432),
+    port: s.PGPORT,
+    user: s.PGUSER,
+    password: s.PGPASSWORD,
+    database: s.PGDATABASE,
+  }
+}
+
+/**
+ * Resolves the settings from flags, the environment and the settings file (`--env-file`, else
+ * `CRYPTO_ETL_ENV_FILE`, else `~/.config/crypto-etl/env` when it exists).
+ * @throws ConfigError (exit 78) naming the first invalid setting, or a settings file that cannot be read.
+ */
+export function resolveSettings(
+  flags: SettingFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { settingsFileOptional?: boolean } = {},
+): Settings {
+  const file = chooseEnvFile(flags['env-file'], env)
+  const { values, read } = readSettingsFile(file, options.settingsFileOptional)
+  const fromFile = nonEmpty(values)
   const fromEnv = nonEmpty(env)
   const fromFlags: Record<string, string> = {}
   for (const [flag, key] of Object.entries(flagToKey)) {
@@ -171,18 +191,7 @@ export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = pr
     throw new ConfigError(`Invalid setting ${name}: ${issue.message}.`)
   }
   const s = parsed.data
-  const database: Settings['database'] = s.DATABASE_URL
-    ? { kind: 'url', url: s.DATABASE_URL }
-    : s.PGHOST
-      ? {
-          kind: 'libpq',
-          host: s.PGHOST,
-          port: s.PGPORT,
-          user: s.PGUSER,
-          password: s.PGPASSWORD,
-          database: s.PGDATABASE,
-        }
-      : { kind: 'embedded', dataDir: s.CRYPTO_ETL_DATA_DIR }
+  const database = databaseOf(s)
   const urlPassword = s.DATABASE_URL ? decodeURIComponent(new URL(s.DATABASE_URL).password) : undefined
   const urlSslPassword = s.DATABASE_URL ? new URL(s.DATABASE_URL).searchParams.get('sslpassword') : undefined
   return {
@@ -198,5 +207,6 @@ export function resolveSettings(flags: SettingFlags, env: NodeJS.ProcessEnv = pr
     verbose: Boolean(flags.verbose) || Boolean(s.DEBUG),
     quiet: Boolean(flags.quiet),
     secrets: [s.COINCAP_API_KEY, urlPassword, s.PGPASSWORD, urlSslPassword].filter((v): v is string => Boolean(v)),
+    settingsFile: read ? file.path : undefined,
   }
 }

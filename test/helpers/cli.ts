@@ -1,6 +1,7 @@
 /**
  * Runs the built CLI (`bin/run.js`) the way a user or cron would: a child process with its own
- * environment (no inherited database or API settings, HOME in a temporary folder) and a time limit.
+ * environment (no inherited database or API settings, HOME in a temporary folder, so no settings file) and a
+ * time limit.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
@@ -26,7 +27,7 @@ export interface CliOptions {
   onSpawn?: (child: import('node:child_process').ChildProcess) => void
 }
 
-const INHERITED_SETTINGS = /^(DATABASE_URL|PG[A-Z]+|COINCAP_.*|CRYPTO_ETL_.*|DEBUG|XDG_DATA_HOME)$/
+const INHERITED_SETTINGS = /^(DATABASE_URL|PG[A-Z]+|COINCAP_.*|CRYPTO_ETL_.*|DEBUG|XDG_DATA_HOME|XDG_CONFIG_HOME)$/
 
 /** A clean environment: the parent's, less every crypto-etl, Postgres and CoinCap setting. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {

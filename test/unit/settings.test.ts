@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -101,10 +101,56 @@ describe('settings', () => {
     expect(() => resolveSettings(flags, env)).toThrow(pattern)
   })
 
-  it('rejects an unreadable env file with exit 78', () => {
+  it('rejects a missing named settings file with exit 78, naming the file and what named it', () => {
     expect(() => resolveSettings({ 'env-file': '/nonexistent/crypto-etl.env' }, {})).toThrow(
-      /Cannot read --env-file \/nonexistent\/crypto-etl.env: ENOENT/,
+      'Cannot read the settings file /nonexistent/crypto-etl.env (named by --env-file): no such file.',
     )
+    expect(() => resolveSettings({}, { CRYPTO_ETL_ENV_FILE: '/nonexistent/b.env' })).toThrow(
+      'Cannot read the settings file /nonexistent/b.env (named by CRYPTO_ETL_ENV_FILE): no such file.',
+    )
+    const folder = mkdtempSync(join(tmpdir(), 'crypto-etl-env-'))
+    expect(() => resolveSettings({}, { CRYPTO_ETL_ENV_FILE: folder })).toThrow(
+      `Cannot read the settings file ${folder} (named by CRYPTO_ETL_ENV_FILE): it is a folder.`,
+    )
+  })
+
+  it('reads ~/.config/crypto-etl/env, or the one under XDG_CONFIG_HOME, when it exists', () => {
+    const home = mkdtempSync(join(tmpdir(), 'crypto-etl-home-'))
+    expect(resolveSettings({}, { HOME: home }).settingsFile).toBeUndefined()
+    mkdirSync(join(home, '.config', 'crypto-etl'), { recursive: true })
+    writeFileSync(join(home, '.config', 'crypto-etl', 'env'), 'DATABASE_URL=postgres://etl@db:5432/market\n')
+    const s = resolveSettings({}, { HOME: home })
+    expect(s.database).toEqual({ kind: 'url', url: 'postgres://etl@db:5432/market' })
+    expect(s.settingsFile).toBe(join(home, '.config', 'crypto-etl', 'env'))
+    const xdg = join(home, 'xdg')
+    mkdirSync(join(xdg, 'crypto-etl'), { recursive: true })
+    writeFileSync(join(xdg, 'crypto-etl', 'env'), 'CRYPTO_ETL_SCHEMA=from_xdg\n')
+    const x = resolveSettings({}, { HOME: home, XDG_CONFIG_HOME: xdg })
+    expect([x.schema, x.database.kind]).toEqual(['from_xdg', 'embedded'])
+  })
+
+  it('reads the file named by --env-file, else CRYPTO_ETL_ENV_FILE, instead of the default one', () => {
+    const home = mkdtempSync(join(tmpdir(), 'crypto-etl-home-'))
+    mkdirSync(join(home, '.config', 'crypto-etl'), { recursive: true })
+    writeFileSync(join(home, '.config', 'crypto-etl', 'env'), 'CRYPTO_ETL_SCHEMA=from_default\nCOINCAP_API_KEY=k0\n')
+    const named = envFile('CRYPTO_ETL_SCHEMA=from_variable\n')
+    const flagged = envFile('CRYPTO_ETL_SCHEMA=from_flag_file\n')
+    const byVariable = resolveSettings({}, { HOME: home, CRYPTO_ETL_ENV_FILE: named })
+    expect([byVariable.schema, byVariable.apiKey]).toEqual(['from_variable', undefined])
+    const byFlag = resolveSettings({ 'env-file': flagged }, { HOME: home, CRYPTO_ETL_ENV_FILE: named })
+    expect(byFlag.schema).toBe('from_flag_file')
+    expect(resolveSettings({}, { HOME: home, CRYPTO_ETL_SCHEMA: 'from_env' }).schema).toBe('from_env')
+  })
+
+  it('follows libpq: PGUSER or PGDATABASE without PGHOST mean a server on the default Unix socket', () => {
+    for (const env of [{ PGUSER: 'etl' }, { PGDATABASE: 'market' }, { PGUSER: 'etl', PGPORT: '6543' }]) {
+      const db = resolveSettings({}, env).database
+      expect(db.kind, JSON.stringify(env)).toBe('libpq')
+      if (db.kind !== 'libpq') continue
+      expect(['/var/run/postgresql', '/tmp']).toContain(db.host)
+      expect([db.user, db.database, db.port]).toEqual([env.PGUSER, env.PGDATABASE, env.PGPORT && Number(env.PGPORT)])
+    }
+    expect(resolveSettings({}, { PGPASSWORD: 'x' }).database.kind).toBe('embedded')
   })
 
   it('turns on verbose output from DEBUG', () => {
