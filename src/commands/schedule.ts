@@ -3,22 +3,32 @@ import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Flags, Parser } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { chooseEnvFile } from '../config/settings-file.js'
 import { UsageError } from '../errors.js'
 import { durationFlag } from '../flags.js'
 import { measuredRunCredits } from '../pipeline/costs.js'
 import * as plan from '../pipeline/schedule.js'
-import { costWarning, formatAdvice, formatCost, formatInstalled, formatScheduleText } from '../ui/schedule.js'
+import {
+  costWarning,
+  doubleRunWarning,
+  formatAdvice,
+  formatCost,
+  formatInit,
+  formatInstalled,
+  formatScheduleText,
+} from '../ui/schedule.js'
 import { VERSION } from '../version.js'
 
 export default class Schedule extends BaseCommand<typeof Schedule> {
   static override summary = 'Print (or install) a crontab line or systemd units that run crypto-etl on a cadence.'
   static override description =
-    'Absolute paths to node and the CLI, settings and secrets read from --env-file (never written into the schedule), output to a log file or syslog, a stable staggered minute so not every user calls CoinCap at :00, and the estimated monthly CoinCap credits. Flags after -- go to run.'
+    'Absolute paths to node and the CLI, settings and secrets read from the settings file (never written into the schedule), output to a log file or syslog, a stable staggered minute so not every user calls CoinCap at :00, and the estimated monthly CoinCap credits. Flags after -- go to run.'
   static override usage =
     'schedule --every <duration> | --dataset-every <dataset=duration,...> [--format cron|systemd] [--install] [-- <run flags>]'
   static override examples = [
     '<%= config.bin %> schedule --every 5m',
-    '<%= config.bin %> schedule --every 15m --env-file ~/.config/crypto-etl/env -- --limit 200',
+    '<%= config.bin %> schedule --every 15m --init',
+    'CRYPTO_ETL_ENV_FILE=~/etl.env <%= config.bin %> schedule --every 15m -- --limit 200',
     '<%= config.bin %> schedule --dataset-every assets=5m,exchanges=1h,rates=15m --format systemd',
     '<%= config.bin %> schedule --every 1h --budget 75000 --install',
   ]
@@ -40,10 +50,18 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
     }),
     install: Flags.boolean({ summary: 'Write it into your crontab or ~/.config/systemd/user, after printing it.' }),
     budget: Flags.integer({
-      summary: 'Warn above this many CoinCap credits a month (default: the free tier, 4,000).',
+      summary:
+        'Warn above this many CoinCap credits a month (default: the free tier, 4,000); --install refuses above it.',
       min: 1,
     }),
+    force: Flags.boolean({ summary: 'Install even above --budget.', dependsOn: ['install'] }),
+    init: Flags.boolean({
+      summary: 'Write a settings file template (mode 0600) where the schedule reads it, unless one is there.',
+    }),
   }
+
+  /** The settings file may not exist yet: `schedule` says how to make it (and `--init` makes it). */
+  static override settingsFileOptional = true
 
   private runArgs: string[] = []
 
@@ -72,7 +90,7 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
       forwarded: forwarded.args,
       node: process.execPath,
       cli,
-      envFile: resolve(flags['env-file'] ?? paths.envFile),
+      envFile: resolve(chooseEnvFile(flags['env-file'], process.env).path),
       log: plan.chooseLog(format, flags['log-file'], paths.cronLog),
       loggerPath: ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p)),
       hostname: hostname(),
@@ -90,6 +108,7 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
       DATABASE_URL: flags['database-url'] ?? process.env.DATABASE_URL,
       COINCAP_API_KEY: flags['api-key'] ?? process.env.COINCAP_API_KEY,
     }
+    const wrote = flags.init ? await plan.writeSettingsTemplate(schedule.envFile) : undefined
     const checks = await plan.checkScheduleEnvironment(schedule, cli, env, forwarded.variables)
     this.log(formatScheduleText(schedule, paths.unitDir))
     for (const line of formatCost(schedule)) this.logger.info(line)
@@ -99,9 +118,12 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
     })
     for (const w of [costWarning(schedule), ...warnings]) if (w) this.logger.warn(w)
     for (const n of notes) this.logger.info(n)
+    if (wrote !== undefined) this.logger.info(formatInit(schedule.envFile, wrote))
     if (!flags.install) return schedule
-    if (checks.npx)
-      throw new UsageError("Not installing a schedule that runs from npx's cache.", 'First: npm i -g crypto-etl')
+    const refusal = plan.installRefusal(schedule, checks, { demo: plan.hasFlag(rest, '--demo'), force: flags.force })
+    if (refusal) throw refusal
+    const other = await plan.otherScheduleInstalled(format, paths.unitDir)
+    if (other.length) this.logger.warn(doubleRunWarning(format, other))
     const installed = await plan.installSchedule(schedule, paths.unitDir)
     for (const line of formatInstalled(schedule, installed)) this.logger.info(line)
     return { ...schedule, installed }

@@ -1,4 +1,5 @@
 /** The crontab block of a schedule, and how it replaces the previous one in a crontab: pure text, no I/O. */
+import { ENV_FILE_VARIABLE } from '../config/settings-file.js'
 import { ConfigError } from '../errors.js'
 import { progression } from './schedule-cadence.js'
 import { costComment, totalComment } from './schedule-comments.js'
@@ -27,15 +28,18 @@ export const CRON_BEGIN = '# BEGIN crypto-etl'
 export const CRON_END = '# END crypto-etl'
 
 function cronCommand(g: ScheduledGroup, request: ScheduleRequest): string {
-  const argv = [...g.argv, '--env-file', request.envFile]
+  const argv = [...g.argv]
   const toFile = request.log !== 'syslog'
   // Cron's log file has no timestamps of its own: JSON log lines carry theirs.
   if (toFile && !hasFlag(argv, '--log-format')) argv.push('--log-format', 'json')
   const redirect = toFile
     ? `>> ${shellQuote(request.log)} 2>&1`
     : `2>&1 | ${shellQuote(request.loggerPath ?? 'logger')} -t crypto-etl`
+  // The settings file is named by a variable, not by --env-file: Node takes that flag for itself even after
+  // the script's name and exits 9 when the file is missing, where crypto-etl says so and exits 78.
+  const settings = `${ENV_FILE_VARIABLE}=${shellQuote(request.envFile)}`
   // An unescaped % ends a crontab command (cron turns it into a newline); cron removes the backslash.
-  return `${argv.map(shellQuote).join(' ')} ${redirect}`.replaceAll('%', '\\%')
+  return `${settings} ${argv.map(shellQuote).join(' ')} ${redirect}`.replaceAll('%', '\\%')
 }
 
 /** The block `--install` puts into the crontab: a header, then each group's cost comment and cron lines. */

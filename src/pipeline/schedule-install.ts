@@ -7,19 +7,21 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { dirname, join, resolve } from 'node:path'
 import { parse as parseEnvFile } from 'dotenv'
 import { settingsSchema } from '../config/settings.js'
-import { ConfigError } from '../errors.js'
+import { defaultEnvFile, SETTINGS_TEMPLATE } from '../config/settings-file.js'
+import { ConfigError, type EtlError, UsageError } from '../errors.js'
 import { CRON_BEGIN, mergeCrontab } from './cron.js'
+import { count } from './schedule-comments.js'
 import type { Schedule, ScheduleFormat, UnitFile } from './schedule-types.js'
 import { UNIT_MARKER } from './systemd.js'
 
 // --- Where things go, and what cron and systemd will not see -------------------------------------------
 
-/** Default places: the env file, cron's log file, the folder of user units (XDG, as `systemctl --user` reads it). */
+/** Default places: the settings file, cron's log file, the folder of user units (XDG, as `systemctl --user` reads it). */
 export function schedulePaths(env: NodeJS.ProcessEnv, home: string) {
   const config = env.XDG_CONFIG_HOME?.trim() || join(home, '.config')
   const state = env.XDG_STATE_HOME?.trim() || join(home, '.local', 'state')
   return {
-    envFile: join(config, 'crypto-etl', 'env'),
+    envFile: defaultEnvFile({ ...env, HOME: home }),
     cronLog: join(state, 'crypto-etl', 'cron.log'),
     unitDir: join(config, 'systemd', 'user'),
   }
@@ -61,6 +63,8 @@ export interface ScheduleChecks {
   envFileExists: boolean
   /** The env file is readable or writable by group or others. */
   envFileOpen: boolean
+  /** The env file sets COINCAP_API_KEY (to something). */
+  envFileHasKey: boolean
   /** Settings variables set in this shell and absent from the env file and the forwarded flags. */
   unseen: string[]
   /** The folder of the log file when it does not exist yet. */
@@ -75,7 +79,8 @@ export async function checkScheduleEnvironment(
   forwardedVariables: readonly string[],
 ): Promise<ScheduleChecks> {
   const info = await stat(schedule.envFile).catch(() => undefined)
-  const inFile = info ? Object.keys(parseEnvFile(await readFile(schedule.envFile, 'utf8').catch(() => ''))) : []
+  const values = info ? parseEnvFile(await readFile(schedule.envFile, 'utf8').catch(() => '')) : {}
+  const inFile = Object.keys(values)
   const unseen = SETTING_VARIABLES.filter(
     (k) => env[k]?.trim() && !inFile.includes(k) && !forwardedVariables.includes(k),
   )
@@ -86,12 +91,62 @@ export async function checkScheduleEnvironment(
     npx: cli.includes('/_npx/'),
     envFileExists: Boolean(info),
     envFileOpen: Boolean(info && (info.mode & 0o077) !== 0),
+    envFileHasKey: Boolean(values.COINCAP_API_KEY?.trim()),
     unseen,
     logDirMissing,
   }
 }
 
+/**
+ * Writes the settings template to `path` (mode 0600, its folder 0700) unless a file is there.
+ * Returns whether it wrote one.
+ */
+export async function writeSettingsTemplate(path: string): Promise<boolean> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  try {
+    await writeFile(path, SETTINGS_TEMPLATE, { mode: 0o600, flag: 'wx' })
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw new ConfigError(`Cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`)
+  }
+}
+
 // --- Installing ----------------------------------------------------------------------------------------
+
+/**
+ * Why `--install` must not go ahead, if it must not: a settings file that is missing or has no API key
+ * (every run would fail; a `--demo` schedule needs no key), or a cost above `--budget` without `--force`.
+ */
+export function installRefusal(
+  schedule: Schedule,
+  checks: ScheduleChecks,
+  options: { demo: boolean; force?: boolean },
+): EtlError | undefined {
+  if (checks.npx)
+    return new UsageError("Not installing a schedule that runs from npx's cache.", 'First: npm i -g crypto-etl')
+  const init = `crypto-etl schedule --init${schedule.envFile === defaultEnvFile(process.env) ? '' : ` --env-file ${schedule.envFile}`}`
+  if (!checks.envFileExists) {
+    return new ConfigError(
+      `Not installing: the settings file ${schedule.envFile} does not exist, so every run would fail.`,
+      `Create it (${init} writes a template), set COINCAP_API_KEY in it, then install again.`,
+    )
+  }
+  if (!checks.envFileHasKey && !options.demo) {
+    return new ConfigError(
+      `Not installing: ${schedule.envFile} sets no COINCAP_API_KEY, so every run would exit 77.`,
+      `Add COINCAP_API_KEY=<your key> to it, then install again.`,
+    )
+  }
+  const { overBudget, perMonth, budget } = schedule.cost
+  if (overBudget && !options.force) {
+    return new UsageError(
+      `Not installing: ~${count(perMonth)} CoinCap credits a month exceeds your budget of ${count(budget!)}.`,
+      'Choose a longer cadence, fewer datasets or fewer assets, or install anyway with --force.',
+    )
+  }
+  return undefined
+}
 
 /** Reads and writes the user's crontab (the `crontab` program, or a fake in tests). */
 export interface CrontabIo {
@@ -142,6 +197,28 @@ export async function installSchedule(
   if (schedule.log !== 'syslog') await mkdir(dirname(schedule.log), { recursive: true })
   if (schedule.crontab) return installCrontab(schedule.crontab, io)
   return installUnits(schedule.units ?? [], unitDir)
+}
+
+/**
+ * The other scheduler's crypto-etl schedule, when one is installed: crypto-etl's timer files in `unitDir`
+ * when installing cron, the crypto-etl block of the crontab when installing systemd units.
+ */
+export async function otherScheduleInstalled(
+  format: ScheduleFormat,
+  unitDir: string,
+  io: CrontabIo = userCrontab,
+): Promise<string[]> {
+  if (format === 'systemd') {
+    const crontab = await io.read().catch(() => '')
+    return crontab.split('\n').some((l) => l.startsWith(CRON_BEGIN)) ? ['crontab'] : []
+  }
+  const timers: string[] = []
+  for (const name of await readdir(unitDir).catch(() => [])) {
+    if (!/^crypto-etl[a-z-]*\.timer$/.test(name)) continue
+    const text = await readFile(join(unitDir, name), 'utf8').catch(() => '')
+    if (text.startsWith(UNIT_MARKER)) timers.push(name)
+  }
+  return timers.sort()
 }
 
 /** Replaces the crypto-etl block of the user's crontab (or adds it). Returns whether one was replaced. */

@@ -28,13 +28,16 @@ export {
   chooseLog,
   forwardedSettings,
   installCrontab,
+  installRefusal,
   installSchedule,
   installUnits,
+  otherScheduleInstalled,
   type ScheduleChecks,
   schedulePaths,
   userCrontab,
+  writeSettingsTemplate,
 } from './schedule-install.js'
-export { splitRunArgs } from './schedule-run-args.js'
+export { hasFlag, splitRunArgs } from './schedule-run-args.js'
 export {
   type RunFlagValues,
   SCHEDULE_FORMATS,

@@ -1,4 +1,5 @@
 /** The systemd user units of a schedule (a service and a timer per group), and the systemctl commands to enable them. */
+import { ENV_FILE_VARIABLE } from '../config/settings-file.js'
 import { formatDuration } from '../config/time.js'
 import { progression } from './schedule-cadence.js'
 import { costComment } from './schedule-comments.js'
@@ -22,6 +23,12 @@ export function systemdQuote(word: string): string {
   if (word !== '' && SYSTEMD_SAFE.test(word)) return word
   const escaped = word.replace(/[\\"]/g, '\\$&').replaceAll('%', '%%').replaceAll('$', '$$$$')
   return `"${escaped}"`
+}
+
+/** One `Environment=` assignment, quoted when needed (no `$` expansion there, but `%` specifiers). */
+function systemdAssignment(name: string, value: string): string {
+  const assignment = `${name}=${value}`.replaceAll('%', '%%')
+  return SYSTEMD_SAFE.test(assignment) ? assignment : `"${assignment.replace(/[\\"]/g, '\\$&')}"`
 }
 
 /** The first line of every unit file this command writes; `--install` recognises its own files by it. */
@@ -54,7 +61,9 @@ export function systemdUnits(g: ScheduledGroup, request: ScheduleRequest): UnitF
     '[Service]',
     'Type=oneshot',
     `ExecStart=${argv.map(systemdQuote).join(' ')}`,
-    `EnvironmentFile=${request.envFile.replaceAll('%', '%%')}`,
+    // crypto-etl reads the settings file itself (not EnvironmentFile=): one parser for shell, cron and systemd,
+    // and a missing file is its exit 78 naming the file, not a unit that fails before it starts.
+    `Environment=${systemdAssignment(ENV_FILE_VARIABLE, request.envFile)}`,
     // A run that outlives its cadence is stuck: stop it before the next one is due.
     `TimeoutStartSec=${formatDuration(Math.min(Math.floor(seconds * 0.9), 3600) * 1000)}`,
     ...output,

@@ -86,3 +86,17 @@ export function formatInstalled(schedule: Schedule, installed: { replaced?: bool
     ...(installed.stale?.length ? [`Then remove the old unit files: ${installed.stale.join(' ')}`] : []),
   ]
 }
+
+/** What `--init` did. */
+export function formatInit(envFile: string, wrote: boolean): string {
+  return wrote
+    ? `Wrote ${envFile} (mode 600): set COINCAP_API_KEY in it (and DATABASE_URL for your own Postgres).`
+    : `${envFile} exists: left as it is.`
+}
+
+/** The warning when the other scheduler already runs crypto-etl: both would run every cadence. */
+export function doubleRunWarning(format: Schedule['format'], other: readonly string[]): string {
+  return format === 'cron'
+    ? `systemd timers of crypto-etl are installed too (${other.join(', ')}): both would run. Keep one: systemctl --user disable --now ${other.join(' ')}`
+    : 'Your crontab has a crypto-etl block too: both would run. Keep one: remove the block with crontab -e'
+}

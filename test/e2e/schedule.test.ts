@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,6 +40,26 @@ function newHome(lines: string[] = []): { home: string; envFile: string; env: Re
 /** The environment cron gives a job: HOME, LOGNAME, SHELL and a PATH where, here, node cannot be found. */
 const cronEnv = (home: string) => ({ HOME: home, LOGNAME: 'ann', SHELL: '/bin/sh', PATH: '/nonexistent' })
 
+/** A `crontab` program that keeps the crontab in a file of `home`, on PATH of the returned environment. */
+function fakeCrontab(home: string, env: Record<string, string | undefined>) {
+  const fakeBin = join(home, 'bin')
+  mkdirSync(fakeBin, { recursive: true })
+  const store = join(home, 'crontab.txt')
+  writeFileSync(
+    join(fakeBin, 'crontab'),
+    [
+      '#!/bin/sh',
+      'if [ "$1" = "-l" ]; then',
+      '  if [ -f "$FAKE_CRONTAB" ]; then cat "$FAKE_CRONTAB"; else echo "no crontab for ann" >&2; exit 1; fi',
+      'elif [ "$1" = "-" ]; then cat > "$FAKE_CRONTAB"',
+      'else exit 2; fi',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  )
+  return { store, env: { ...env, PATH: `${fakeBin}:${process.env.PATH}`, FAKE_CRONTAB: store } }
+}
+
 const commandLines = (stdout: string) => stdout.split('\n').filter((l) => l && !l.startsWith('#'))
 
 /** Reads the runs recorded in an embedded data directory. */
@@ -58,7 +87,7 @@ describe('schedule --format cron', () => {
     const fields = line!.split(' ')
     expect(fields.slice(0, 5).join(' ')).toMatch(/^(\*\/5|[1-4]-59\/5) \* \* \* \*$/)
     expect(fields.slice(5).join(' ')).toBe(
-      `${process.execPath} ${CLI} run --datasets assets,exchanges,rates --env-file ${envFile} --log-format json >> ${home}/.local/state/crypto-etl/cron.log 2>&1`,
+      `CRYPTO_ETL_ENV_FILE=${envFile} ${process.execPath} ${CLI} run --datasets assets,exchanges,rates --log-format json >> ${home}/.local/state/crypto-etl/cron.log 2>&1`,
     )
     expect(r.stderr).toContain('  total 328,320 a month: the Professional plan (675,000) covers it.')
     expect(r.stderr).toContain("warn: 328,320 credits a month exceeds CoinCap's free tier (4,000)")
@@ -86,23 +115,8 @@ describe('schedule --format cron', () => {
   })
 
   it("installs into the user's crontab through crontab, keeping other lines and replacing its own block", async () => {
-    const { home, envFile, env } = newHome()
-    const fakeBin = join(home, 'bin')
-    mkdirSync(fakeBin)
-    const store = join(home, 'crontab.txt')
-    writeFileSync(
-      join(fakeBin, 'crontab'),
-      [
-        '#!/bin/sh',
-        'if [ "$1" = "-l" ]; then',
-        '  if [ -f "$FAKE_CRONTAB" ]; then cat "$FAKE_CRONTAB"; else echo "no crontab for ann" >&2; exit 1; fi',
-        'elif [ "$1" = "-" ]; then cat > "$FAKE_CRONTAB"',
-        'else exit 2; fi',
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    )
-    const withCrontab = { ...env, PATH: `${fakeBin}:${process.env.PATH}`, FAKE_CRONTAB: store }
+    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const { store, env: withCrontab } = fakeCrontab(home, env)
 
     const first = await runCli(['schedule', '--every', '1h', '--env-file', envFile, '--install'], { env: withCrontab })
     expect(first.code, first.stderr).toBe(0)
@@ -199,7 +213,7 @@ describe('schedule --format systemd', () => {
     expect({ status: verify.status, stderr: verify.stderr }).toEqual({ status: 0, stderr: '' })
   })
 
-  it('runs ExecStart with the variables of EnvironmentFile and nothing else', async () => {
+  it('runs ExecStart with the settings file named in Environment= and nothing else', async () => {
     const dataDir = await copyEmbeddedTemplate()
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
     const { home, envFile, env } = newHome([`CRYPTO_ETL_DATA_DIR=${dataDir}`])
@@ -211,13 +225,12 @@ describe('schedule --format systemd', () => {
     )
     expect(r.code, r.stderr).toBe(0)
     const execStart = r.stdout.match(/^ExecStart=(.*)$/m)![1]!
-    const environmentFile = r.stdout.match(/^EnvironmentFile=(.*)$/m)![1]!
     expect(execStart).toBe(`${process.execPath} ${CLI} run --datasets assets,exchanges,rates --demo`)
-    expect(environmentFile).toBe(envFile)
-    // What systemd --user does: the words of ExecStart (all plain here), the file's variables, no PATH to rely on.
+    expect(r.stdout.match(/^Environment.*$/gm)).toEqual([`Environment=CRYPTO_ETL_ENV_FILE=${envFile}`])
+    // What systemd --user does: the words of ExecStart (all plain here), Environment=, no PATH to rely on.
     const [node, ...args] = execStart.split(' ')
     const job = spawnSync(node!, args, {
-      env: { HOME: home, PATH: '/nonexistent', ...parseEnvFile(readFileSync(environmentFile)) },
+      env: { HOME: home, PATH: '/nonexistent', CRYPTO_ETL_ENV_FILE: envFile },
       encoding: 'utf8',
       timeout: 60_000,
     })
@@ -274,5 +287,134 @@ describe('schedule cost', () => {
     })
     expect(existsSync(dataDir)).toBe(false)
     expect(r.stderr).not.toContain('warn:')
+  })
+})
+
+describe('schedule and the settings file', () => {
+  it.each([
+    ['missing', () => {}, 'no such file'],
+    ['a folder', (path: string) => mkdirSync(path), 'it is a folder'],
+  ])('the printed cron command exits 78 naming a settings file that is %s, as cron runs it', async (_, make, why) => {
+    const { home, env } = newHome()
+    const settingsFile = join(home, 'settings.env')
+    // Named by the variable: as a flag, Node itself would answer for a missing file (exit 9).
+    const r = await runCli(['schedule', '--every', '1h'], { env: { ...env, CRYPTO_ETL_ENV_FILE: settingsFile } })
+    expect(r.code, r.stderr).toBe(0)
+    make(settingsFile)
+    const logDir = join(home, '.local', 'state', 'crypto-etl')
+    mkdirSync(logDir, { recursive: true })
+    const command = commandLines(r.stdout)[0]!.replace(/^(\S+ ){5}/, '')
+    const job = spawnSync('/bin/sh', ['-c', command], { env: cronEnv(home), encoding: 'utf8', timeout: 60_000 })
+    expect(job.status).toBe(78)
+    const log = readFileSync(join(logDir, 'cron.log'), 'utf8')
+    expect(log).toContain(`Cannot read the settings file ${settingsFile} (named by CRYPTO_ETL_ENV_FILE): ${why}.`)
+  })
+
+  it('the printed systemd service exits 78 naming a missing settings file', async () => {
+    const { home, env } = newHome()
+    const missing = join(home, 'missing.env')
+    const r = await runCli(['schedule', '--format', 'systemd', '--every', '1h'], {
+      env: { ...env, CRYPTO_ETL_ENV_FILE: missing },
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const [node, ...args] = r.stdout.match(/^ExecStart=(.*)$/m)![1]!.split(' ')
+    const variable = r.stdout.match(/^Environment=(.*)$/m)![1]!
+    expect(variable).toBe(`CRYPTO_ETL_ENV_FILE=${missing}`)
+    const job = spawnSync(node!, args, {
+      env: { HOME: home, PATH: '/nonexistent', CRYPTO_ETL_ENV_FILE: missing },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(job.status).toBe(78)
+    expect(job.stderr.split('\n')[0]).toBe(
+      `Error: Cannot read the settings file ${missing} (named by CRYPTO_ETL_ENV_FILE): no such file.`,
+    )
+  })
+
+  it.each(['cron', 'systemd'])(
+    '--install (%s) refuses while the settings file is missing or has no key; --init writes a 0600 template',
+    async (format) => {
+      const { home, env } = newHome()
+      const config = join(home, 'config')
+      const { store, env: withCrontab } = fakeCrontab(home, { ...env, XDG_CONFIG_HOME: config })
+      const settingsFile = join(config, 'crypto-etl', 'env')
+      const unitDir = join(config, 'systemd', 'user')
+      const install = ['schedule', '--format', format, '--every', '1h', '--install']
+      const nothingInstalled = () => expect([existsSync(store), existsSync(unitDir)]).toEqual([false, false])
+
+      const missing = await runCli(install, { env: withCrontab })
+      expect(missing.code).toBe(78)
+      expect(missing.stderr).toContain(
+        `Error: Not installing: the settings file ${settingsFile} does not exist, so every run would fail.\n` +
+          'Create it (crypto-etl schedule --init writes a template), set COINCAP_API_KEY in it, then install again.\n',
+      )
+      nothingInstalled()
+
+      const init = await runCli([...install, '--init'], { env: withCrontab })
+      expect(init.code).toBe(78)
+      expect(init.stderr).toContain(`Wrote ${settingsFile} (mode 600): set COINCAP_API_KEY in it`)
+      expect(init.stderr).toContain(
+        `Error: Not installing: ${settingsFile} sets no COINCAP_API_KEY, so every run would exit 77.\n`,
+      )
+      expect(statSync(settingsFile).mode & 0o777).toBe(0o600)
+      expect(parseEnvFile(readFileSync(settingsFile))).toEqual({ COINCAP_API_KEY: '' })
+      nothingInstalled()
+
+      const again = await runCli(['schedule', '--every', '1h', '--init'], { env: withCrontab })
+      expect(again.stderr).toContain(`${settingsFile} exists: left as it is.`)
+
+      writeFileSync(settingsFile, 'COINCAP_API_KEY=k-123456\n')
+      const done = await runCli(install, { env: withCrontab })
+      expect(done.code, done.stderr).toBe(0)
+      expect(format === 'cron' ? existsSync(store) : existsSync(join(unitDir, 'crypto-etl.timer'))).toBe(true)
+    },
+  )
+
+  it('--install of a --demo schedule needs no key, only the settings file', async () => {
+    const { home, envFile, env } = newHome([])
+    const { store, env: withCrontab } = fakeCrontab(home, env)
+    const r = await runCli(['schedule', '--every', '1h', '--env-file', envFile, '--install', '--', '--demo'], {
+      env: withCrontab,
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(store, 'utf8')).toBe(r.stdout)
+  })
+
+  it.each(['cron', 'systemd'])('--install (%s) refuses above --budget unless --force (exit 2)', async (format) => {
+    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const config = join(home, 'config')
+    const { store, env: withCrontab } = fakeCrontab(home, { ...env, XDG_CONFIG_HOME: config })
+    const install = ['schedule', '--format', format, '--every', '1h', '--env-file', envFile, '--install']
+    const refused = await runCli([...install, '--budget', '20000'], { env: withCrontab })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain(
+      'Error: Not installing: ~27,360 CoinCap credits a month exceeds your budget of 20,000.\n' +
+        'Choose a longer cadence, fewer datasets or fewer assets, or install anyway with --force.\n',
+    )
+    expect([existsSync(store), existsSync(join(config, 'systemd'))]).toEqual([false, false])
+    const forced = await runCli([...install, '--budget', '20000', '--force'], { env: withCrontab })
+    expect(forced.code, forced.stderr).toBe(0)
+    const within = await runCli([...install, '--budget', '30000'], { env: withCrontab })
+    expect(within.code, within.stderr).toBe(0)
+  })
+
+  it('warns about double runs when cron and systemd timers are both installed, either way round', async () => {
+    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const config = join(home, 'config')
+    const { env: withCrontab } = fakeCrontab(home, { ...env, XDG_CONFIG_HOME: config })
+    const install = ['schedule', '--every', '1h', '--env-file', envFile, '--install']
+    const cronFirst = await runCli(install, { env: withCrontab })
+    expect(cronFirst.code, cronFirst.stderr).toBe(0)
+    expect(cronFirst.stderr).not.toContain('both would run')
+    const systemd = await runCli([...install, '--format', 'systemd'], { env: withCrontab })
+    expect(systemd.code, systemd.stderr).toBe(0)
+    expect(systemd.stderr).toContain(
+      'warn: Your crontab has a crypto-etl block too: both would run. Keep one: remove the block with crontab -e\n',
+    )
+    const cronAgain = await runCli(install, { env: withCrontab })
+    expect(cronAgain.code, cronAgain.stderr).toBe(0)
+    expect(cronAgain.stderr).toContain(
+      'warn: systemd timers of crypto-etl are installed too (crypto-etl.timer): both would run. Keep one: systemctl --user disable --now crypto-etl.timer\n',
+    )
   })
 })

@@ -41,7 +41,7 @@ const COMMANDS: Record<string, { flags: string[]; args: string[] }> = {
     ],
     args: [],
   },
-  schedule: { flags: ['budget', 'dataset-every', 'every', 'format', 'install', 'log-file'], args: [] },
+  schedule: { flags: ['budget', 'dataset-every', 'every', 'force', 'format', 'init', 'install', 'log-file'], args: [] },
   status: { flags: ['max-age', 'runs'], args: [] },
 }
 
