@@ -187,7 +187,7 @@ describe.concurrent('invalid settings', () => {
 
   it('stops with one line naming a missing --env-file (Node itself answers it, with exit 9)', async () => {
     // Node (20, 22, 24) checks a script argument named --env-file itself and exits 9 before crypto-etl starts
-    // (nodejs/node#54232); the contract's 78 cannot be given. What can be guaranteed: one line, the path, no run.
+    // (nodejs/node#54232); crypto-etl cannot answer it. CRYPTO_ETL_ENV_FILE, which schedule writes, gets the 78 (e2e/settings).
     const r = await runCli(['run', '--env-file', '/nonexistent/crypto-etl.env'], { env: untouched.env })
     expect(r.code).toBe(9)
     expect(r.stderr.trim()).toBe(`${process.execPath}: /nonexistent/crypto-etl.env: not found`)
