@@ -1,6 +1,6 @@
 /** Custom flag types shared by commands: durations, times and comma-separated lists, validated at parse time (exit 2). */
 import { Flags } from '@oclif/core'
-import { parseDuration, parseTime } from './config/time.js'
+import { parseDuration, parseIsoDate, parseTime } from './config/time.js'
 import { assetIdProblem } from './coincap/datasets.js'
 
 /** A duration such as `90s`, `15m`, `1h`, `30d`, `2w`, parsed to milliseconds. */
@@ -16,10 +16,19 @@ export const durationFlag = Flags.custom<number>({
 export const timeFlag = Flags.custom<Date>({
   parse: async (input) => {
     const time = parseTime(input)
-    if (!time) throw new Error(`'${input}' is neither a date (2025-01-01, 2025-01-01T12:00Z) nor a duration (30d).`)
-    return time
+    if (time) return time
+    if (parseDuration(input) !== undefined || parseIsoDate(input)) {
+      throw new Error(`'${input}' is out of range: give a time between the years 1 and 9999.`)
+    }
+    throw new Error(`'${input}' is neither a date (2025-01-01, 2025-01-01T12:00Z) nor a duration (30d).`)
   },
 })
+
+/**
+ * The largest count a flag takes where nothing smaller applies (`query --limit`): far above any real use,
+ * and a number every layer (JavaScript, Postgres's int) holds exactly, so a huge value is a usage error.
+ */
+export const MAX_COUNT = 1_000_000_000
 
 /** A comma-separated list, trimmed, empty items dropped; `allowed` restricts the values. */
 export function listFlag<const T extends string>(allowed?: readonly T[], check?: (item: string) => string | undefined) {

@@ -1,6 +1,6 @@
 /** The dataset-selection flags `run` and `extract` share (`cli.md`, "Dataset selection"). */
 import { Flags } from '@oclif/core'
-import { assetIdsFlag, listFlag } from './flags.js'
+import { assetIdsFlag, listFlag, MAX_COUNT } from './flags.js'
 import { DEFAULT_DATASETS, type Selection, SNAPSHOT_DATASETS, type SnapshotDataset } from './pipeline/datasets.js'
 
 export const selectionFlags = {
@@ -15,7 +15,7 @@ export const selectionFlags = {
   'markets-exchange': Flags.string({ summary: 'Markets of this exchange id only, e.g. binance.' }),
   'markets-base': Flags.string({ summary: 'Markets of this base asset id only, e.g. bitcoin.' }),
   'markets-quote': Flags.string({ summary: 'Markets of this quote asset id only, e.g. tether.' }),
-  'markets-limit': Flags.integer({ summary: 'At most this many markets.', min: 1 }),
+  'markets-limit': Flags.integer({ summary: 'At most this many markets.', min: 1, max: MAX_COUNT }),
   demo: Flags.boolean({
     summary: 'Replay the bundled CoinCap answers from a local server: no key, no network, data labelled demo.',
   }),

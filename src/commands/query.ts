@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { UsageError } from '../errors.js'
-import { listFlag, timeFlag } from '../flags.js'
+import { listFlag, MAX_COUNT, timeFlag } from '../flags.js'
 import { type QueryResult, REPORTS, runQuery } from '../pipeline/query.js'
 import { colorEnabled } from '../ui/format.js'
 import { type OutputFormat, renderQuery } from '../ui/query.js'
@@ -29,7 +29,7 @@ export default class Query extends BaseCommand<typeof Query> {
     symbol: listFlag()({ summary: 'Asset symbols, case-insensitive, e.g. BTC,ETH.' }),
     since: timeFlag({ summary: 'Start: a duration ago (1h, 7d) or a date (default 1h for history, 24h for movers).' }),
     until: timeFlag({ summary: 'End: a duration ago or a date (default now).' }),
-    limit: Flags.integer({ summary: 'At most this many rows (movers: per side).', min: 1 }),
+    limit: Flags.integer({ summary: 'At most this many rows (movers: per side).', min: 1, max: MAX_COUNT }),
     currency: Flags.string({ summary: 'Show money in this currency, converted with its latest rate, e.g. EUR.' }),
     format: Flags.string({
       summary: 'Output as a table, csv or a JSON array.',

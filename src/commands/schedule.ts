@@ -5,7 +5,7 @@ import { Flags, Parser } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { chooseEnvFile } from '../config/settings-file.js'
 import { UsageError } from '../errors.js'
-import { durationFlag } from '../flags.js'
+import { durationFlag, MAX_COUNT } from '../flags.js'
 import { measuredRunCredits } from '../pipeline/costs.js'
 import * as plan from '../pipeline/schedule.js'
 import {
@@ -53,6 +53,7 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
       summary:
         'Warn above this many CoinCap credits a month (default: the free tier, 4,000); --install refuses above it.',
       min: 1,
+      max: MAX_COUNT,
     }),
     force: Flags.boolean({ summary: 'Install even above --budget.', dependsOn: ['install'] }),
     init: Flags.boolean({

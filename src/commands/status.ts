@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { ExitCode } from '../errors.js'
-import { durationFlag } from '../flags.js'
+import { durationFlag, MAX_COUNT } from '../flags.js'
 import { getStatus, type StatusResult } from '../pipeline/status.js'
 import { colorEnabled } from '../ui/format.js'
 import { renderStatus } from '../ui/status.js'
@@ -19,7 +19,7 @@ export default class Status extends BaseCommand<typeof Status> {
     'max-age': durationFlag({
       summary: 'Health check: fail (exit 1) when scheduled data is older than this, e.g. 15m.',
     }),
-    runs: Flags.integer({ summary: 'How many recent runs to list.', default: 5, min: 1 }),
+    runs: Flags.integer({ summary: 'How many recent runs to list.', default: 5, min: 1, max: MAX_COUNT }),
   }
 
   async run(): Promise<StatusResult> {

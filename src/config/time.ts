@@ -26,11 +26,25 @@ export function parseIsoDate(text: string): Date | undefined {
   return probe.getUTCMonth() === m! - 1 && probe.getUTCDate() === d ? date : undefined
 }
 
-/** A point in time from a date, or from a duration counted back from `now`. Undefined when neither. */
+/**
+ * The times a command accepts: years 1 to 9999, what an ISO date spells and what Postgres stores. A
+ * duration far enough back (`100000000d`) would otherwise reach a year JavaScript holds and Postgres refuses.
+ */
+export const TIME_RANGE = { from: Date.parse('0001-01-01T00:00:00Z'), to: Date.parse('9999-12-31T23:59:59.999Z') }
+
+/** Whether `time` is within {@link TIME_RANGE}. */
+export function inTimeRange(time: Date): boolean {
+  return time.getTime() >= TIME_RANGE.from && time.getTime() <= TIME_RANGE.to
+}
+
+/**
+ * A point in time from a date, or from a duration counted back from `now`. Undefined when neither, or when
+ * it falls outside {@link TIME_RANGE}.
+ */
 export function parseTime(text: string, now: Date = new Date()): Date | undefined {
   const ms = parseDuration(text)
-  if (ms !== undefined) return new Date(now.getTime() - ms)
-  return parseIsoDate(text)
+  const time = ms !== undefined ? new Date(now.getTime() - ms) : parseIsoDate(text)
+  return time && inTimeRange(time) ? time : undefined
 }
 
 /** `3_600_000` → `1h`, `90_000` → `1m30s`: short, for messages. */

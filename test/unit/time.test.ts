@@ -36,6 +36,18 @@ describe('durations and times', () => {
     expect(parseTime('soon', now)).toBeUndefined()
   })
 
+  it('refuses times outside the years 1 to 9999, which Postgres would refuse', () => {
+    const now = new Date('2025-06-30T00:00:00Z')
+    expect(parseTime('739000d', now)?.toISOString()).toBe('0002-03-08T00:00:00.000Z')
+    expect([parseTime('740000d', now), parseTime('100000000d', now), parseTime('0000-12-31', now)]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ])
+    expect(parseTime('0001-01-01', now)?.toISOString()).toBe('0001-01-01T00:00:00.000Z')
+    expect(parseTime('9999-12-31T23:59Z', now)?.toISOString()).toBe('9999-12-31T23:59:00.000Z')
+  })
+
   it('formats durations shortly', () => {
     expect([
       formatDuration(450),
