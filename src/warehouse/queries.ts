@@ -9,9 +9,10 @@ import { HARMLESS_VOLATILE_FUNCTIONS, RefusedSqlError, scanReadOnlySql } from '.
 import { pinSettingsSql } from './session-settings.js'
 
 /**
- * "Latest" means the newest observation: each entity's newest row within this window before the newest
- * `observed_at` of its table. One run's pages are seconds apart and runs are minutes apart, so this is
- * the last run's answer (an asset missing from it is not shown) without scanning older partitions.
+ * For exchanges, markets and rates, "latest" means the newest observation: each entity's newest row within
+ * this window before the newest `observed_at` of its table. One run's pages are seconds apart and runs are
+ * minutes apart, so this is the last run's answer without scanning older partitions. Assets differ: see
+ * {@link latestAssets}.
  */
 export const LATEST_WINDOW_MS = 120_000
 
@@ -75,7 +76,13 @@ function latestAssetColumns(sql: Sql, rateUsd: string | undefined): Fragment {
     s.observed_at`
 }
 
-/** The newest snapshot of each asset (see {@link LATEST_WINDOW_MS}), by rank. */
+/** `query latest` lists the assets observed within this time before the newest asset snapshot. */
+export const LATEST_ASSETS_HORIZON_MS = 86_400_000
+
+/**
+ * The newest snapshot of each asset observed in the day before the newest asset snapshot (see
+ * {@link LATEST_ASSETS_HORIZON_MS}), by rank: a run of a few `--assets` does not hide the others.
+ */
 export async function latestAssets(sql: Sql, options: LatestAssetsOptions): Promise<Record<string, unknown>[]> {
   const { limit, rateUsd } = options
   if (options.assetIds?.length || options.symbols?.length) {
@@ -93,15 +100,22 @@ export async function latestAssets(sql: Sql, options: LatestAssetsOptions): Prom
   }
   const newest = await newestObservedAt(sql, 'asset_snapshots')
   if (!newest) return []
-  // Literal bounds (not a subquery) so the planner prunes to the newest partition before execution.
+  // assets.last_seen_at (the newest answer naming the asset) points each probe at the asset's newest
+  // partition only. If its row there is gone (a rolled-back run), the second branch reads back from
+  // there; limit 1 runs it only for those.
   return sql`
     select ${latestAssetColumns(sql, rateUsd)}
-    from (
-      select distinct on (asset_id) * from asset_snapshots
-      where observed_at > ${windowStart(newest)} and observed_at <= ${newest}
-      order by asset_id, observed_at desc
+    from assets a
+    cross join lateral (
+      (select * from asset_snapshots x
+        where x.asset_id = a.asset_id and x.observed_at >= a.last_seen_at and x.observed_at <= ${newest}
+        order by x.observed_at desc limit 1)
+      union all
+      (select * from asset_snapshots x where x.asset_id = a.asset_id and x.observed_at <= ${newest}
+        order by x.observed_at desc limit 1)
+      limit 1
     ) s
-    left join assets a on a.asset_id = s.asset_id
+    where a.last_seen_at > ${new Date(newest.getTime() - LATEST_ASSETS_HORIZON_MS)}
     order by s.rank nulls last, s.asset_id
     limit ${limit}`
 }

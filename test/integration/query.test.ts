@@ -51,7 +51,7 @@ describe.each(TARGETS)('query on the %s database', (target) => {
     await t?.cleanup()
   })
 
-  it('latest lists the newest observation by rank, leaving out an asset missing from it', async () => {
+  it("latest lists each asset's newest snapshot by rank, one missing from the newest answer with its older one", async () => {
     const r = await query({})
     expect(r.report).toBe('latest')
     expect(pick(r.rows, 'rank', 'asset_id', 'symbol', 'price', 'change_24h', 'observed_at')).toEqual([
@@ -59,6 +59,7 @@ describe.each(TARGETS)('query on the %s database', (target) => {
       [2, 'ethereum', 'ETH', '2940', '-1.5', iso(s.at)],
       [3, 'tether', 'USDT', '1.000100000000000000', '0.004', iso(s.at)],
       [4, 'dogecoin', 'DOGE', '0.210000000000000000', '-0.5', iso(s.at)],
+      [5, 'shiba-inu', 'SHIB', '0.000011969800000000', '-3', iso(s.t1)],
       [6, 'bitcoin-bep2', 'BTC', '80700.5', '0.1', iso(s.at)],
     ])
   })
