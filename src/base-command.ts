@@ -6,13 +6,25 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { CoincapClient } from './coincap/index.js'
 import { resolveSettings, type Settings } from './config/settings.js'
-import { ApiAuthError, EtlError, ExitCode, InterruptedError } from './errors.js'
+import { ApiAuthError, ConfigError, EtlError, ExitCode, InterruptedError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import { maskArgs, maskSecrets } from './secrets.js'
-import { connectWarehouse, toDatabaseError, type Warehouse } from './warehouse/connect.js'
+import { assertPrivileges, inspectAccess } from './warehouse/access.js'
+import { connectWarehouse, describeTarget, toDatabaseError, type Warehouse } from './warehouse/connect.js'
 import { isConnectionError } from './warehouse/connection-errors.js'
-import { type MigrateResult, migrate } from './warehouse/migrate.js'
+import { embeddedExists } from './warehouse/embedded.js'
+import {
+  checkReadable,
+  type MigrateResult,
+  migrate,
+  migrationLabel,
+  noWarehouseError,
+  type ReadableWarehouse,
+} from './warehouse/migrate.js'
 import { setRunArgs } from './warehouse/runs.js'
+
+/** SQLSTATEs of a missing table (42P01), column (42703) or function (42883). */
+const UNDEFINED_OBJECT_CODES = new Set(['42P01', '42703', '42883'])
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -65,6 +77,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected readonly abortController = new AbortController()
 
   private warehouse?: Warehouse
+  /** Migrations a reading command found missing from the warehouse (see openWarehouse's `read`). */
+  private behind: ReadableWarehouse['behind'] = []
   private readonly cleanups: (() => Promise<void>)[] = []
   private readonly onSignal = (signal: 'SIGINT' | 'SIGTERM') => this.handleSignal(signal)
 
@@ -94,18 +108,42 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.once('SIGTERM', this.onSignal)
   }
 
-  /** Opens the warehouse once per command (closed in `finally`), migrating it on first use unless told not to. */
-  protected async openWarehouse(options: { migrate?: boolean; lockWaitMs?: number } = {}): Promise<Warehouse> {
+  /**
+   * Opens the warehouse once per command (closed in `finally`). By default for writing: it is migrated
+   * (made on first use) and the role must hold the writing privileges. With `read`, nothing is ever
+   * created or changed: a target without a warehouse, or one migrated by a newer crypto-etl, is exit 78.
+   * With `migrate: false`, it is only connected.
+   */
+  protected async openWarehouse(
+    options: { read?: boolean; migrate?: boolean; lockWaitMs?: number } = {},
+  ): Promise<Warehouse> {
     if (!this.warehouse) {
+      const { database, schema } = this.settings
+      // Opening an embedded database that is not there would create one.
+      if (options.read && database.kind === 'embedded' && !embeddedExists(database.dataDir)) {
+        throw noWarehouseError(schema, describeTarget(this.settings))
+      }
       this.warehouse = await connectWarehouse(this.settings, { lockWaitMs: options.lockWaitMs })
       this.logger.debug('connected', {
         database: this.warehouse.kind,
         location: this.warehouse.location,
         createdFrom: this.warehouse.createdFrom,
       })
-      if (options.migrate !== false) await this.migrateWarehouse(this.warehouse)
+      if (options.read) await this.checkReadable(this.warehouse)
+      else if (options.migrate !== false) {
+        await this.migrateWarehouse(this.warehouse)
+        assertPrivileges(await inspectAccess(this.warehouse.sql, schema), 'write', schema)
+      }
     }
     return this.warehouse
+  }
+
+  private async checkReadable(warehouse: Warehouse): Promise<void> {
+    this.behind = (await checkReadable(warehouse)).behind
+    if (this.behind.length === 0) return
+    this.logger.warn(
+      `schema ${warehouse.schema} lacks migration ${this.behind.map(migrationLabel).join(', ')} of this crypto-etl: reading what it can; to upgrade it: crypto-etl migrate`,
+    )
   }
 
   protected async migrateWarehouse(warehouse: Warehouse): Promise<MigrateResult> {
@@ -192,9 +230,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return super.finally(error)
   }
 
+  /** Exit 78 for a read that failed on a table, column or function that a pending migration adds. */
+  private behindError(error: unknown): ConfigError | undefined {
+    const code = (error as { code?: string } | undefined)?.code
+    if (this.behind.length === 0 || !code || !UNDEFINED_OBJECT_CODES.has(code)) return undefined
+    return new ConfigError(
+      `This report failed on schema ${this.settings.schema}, which lacks migration ${this.behind.map(migrationLabel).join(', ')}: ${(error as Error).message}.`,
+      'Upgrade the warehouse: crypto-etl migrate (as the role that owns it).',
+    )
+  }
+
   public override async catch(error: Error & { exitCode?: number }): Promise<never> {
     const secrets = this.settings?.secrets ?? []
-    const etl = toEtlError(error, secrets)
+    const etl = this.behindError(error) ?? toEtlError(error, secrets)
     const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG)
     if (this.jsonEnabled()) {
       const name = error instanceof EtlError ? error.name : etl.name
@@ -246,6 +294,19 @@ export function toEtlError(error: unknown, secrets: readonly string[]): EtlError
       .find((l) => l && !/^The following errors? occurred:$/.test(l) && !l.startsWith('See more help'))
     const message = maskSecrets(line ?? 'Invalid arguments.', secrets)
     return new EtlError(message, err.oclif.exit === 1 ? ExitCode.usage : err.oclif.exit, 'See --help for usage.')
+  }
+  // Checked up front where it can be (warehouse/access.ts); these are what slips past, still configuration.
+  if (err?.code === '42501') {
+    return new ConfigError(
+      maskSecrets(`Permission denied: ${err.message}.`, secrets),
+      'Grant the role the privileges of its commands (README, Privileges).',
+    )
+  }
+  if (err?.code === '25006') {
+    return new ConfigError(
+      maskSecrets(`The database is read-only: ${err.message}.`, secrets),
+      'Writing commands need a writable primary and a role without default_transaction_read_only.',
+    )
   }
   if (isConnectionError(err) || (typeof err?.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code))) {
     return toDatabaseError(err, secrets, 'Database error')

@@ -45,7 +45,7 @@ export default class Query extends BaseCommand<typeof Query> {
   async run(): Promise<QueryResult> {
     const { flags } = this
     if (flags.chart && flags.format !== 'table') throw new UsageError('--chart draws for the terminal; drop --format.')
-    const warehouse = await this.openWarehouse()
+    const warehouse = await this.openWarehouse({ read: true })
     const result = await runQuery(warehouse, {
       report: this.args.report,
       sql: flags.sql,

@@ -23,7 +23,7 @@ export default class Status extends BaseCommand<typeof Status> {
   }
 
   async run(): Promise<StatusResult> {
-    const warehouse = await this.openWarehouse()
+    const warehouse = await this.openWarehouse({ read: true })
     const result = await getStatus(warehouse, { maxAgeMs: this.flags['max-age'], runs: this.flags.runs })
     this.log(renderStatus(result, { color: colorEnabled() }))
     if (result.health && !result.health.healthy) {

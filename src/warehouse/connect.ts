@@ -51,7 +51,8 @@ export interface ConnectOptions {
   lockWaitMs?: number
 }
 
-function describeTarget(settings: Settings): string {
+/** Where the settings point, for messages: host:port/database or the embedded data directory (no password). */
+export function describeTarget(settings: Settings): string {
   const db = settings.database
   if (db.kind === 'embedded') return `embedded database in ${db.dataDir}`
   if (db.kind === 'libpq') return `${db.host}:${db.port ?? 5432}/${db.database ?? db.user ?? ''}`

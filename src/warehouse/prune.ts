@@ -114,16 +114,10 @@ export async function dropPartition(
     try {
       return await sql.begin(async (tx) => {
         await tx`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`
-        const [row] = await tx<{ present: boolean }[]>`
-          select exists (
-            select 1 from pg_inherits
-            where inhrelid = to_regclass(format('%I.%I', ${schema}::text, ${partition}::text))
-              and inhparent = to_regclass(format('%I.%I', ${schema}::text, ${parent}::text))
-          ) as present`
-        if (!row?.present) return false
-        await tx`alter table ${tx(schema)}.${tx(parent)} detach partition ${tx(schema)}.${tx(partition)}`
-        await tx`drop table ${tx(schema)}.${tx(partition)}`
-        return true
+        // drop_partition runs as the table's owner, so a role with DELETE alone may prune (migration 00003).
+        const [row] = await tx<{ dropped: boolean }[]>`
+          select ${tx(schema)}.drop_partition(${schema}, ${parent}, ${partition}) as dropped`
+        return row?.dropped ?? false
       })
     } catch (error) {
       if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error

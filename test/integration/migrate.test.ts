@@ -118,6 +118,28 @@ describe.each(TARGETS)('migrations on the %s database', (target) => {
     expect(row?.n).toBe(2)
   })
 
+  it('makes the partition functions run as their owner, on a pinned path, for this schema only', async () => {
+    const { sql, schema } = t.warehouse
+    const rows = await sql<{ name: string; definer: boolean; config: string[]; publicExecute: boolean }[]>`
+      select proname as name, prosecdef as definer, proconfig as config,
+        coalesce(proacl::text[], '{}') && array['=X/' || pg_get_userbyid(proowner)] as "publicExecute"
+      from pg_proc where pronamespace = ${schema}::regnamespace order by proname`
+    expect(rows).toEqual([
+      { name: 'drop_partition', definer: true, config: [`search_path=${schema}, pg_temp`], publicExecute: false },
+      { name: 'ensure_partitions', definer: true, config: [`search_path=${schema}, pg_temp`], publicExecute: false },
+    ])
+    const now = new Date('2025-11-21T00:00:00Z')
+    await expect(
+      sql`select ${sql(schema)}.ensure_partitions('public', 'asset_snapshots', ${now}, ${now})`,
+    ).rejects.toThrow(`ensure_partitions: public.asset_snapshots is not a partitioned table of schema ${schema}`)
+    await expect(sql`select ${sql(schema)}.drop_partition(${schema}, 'etl_runs', 'etl_runs')`).rejects.toMatchObject({
+      code: '42501',
+    })
+    const [gone] =
+      await sql`select ${sql(schema)}.drop_partition(${schema}, 'asset_snapshots', 'no_such_partition') as dropped`
+    expect(gone).toEqual({ dropped: false })
+  })
+
   it('refuses to go on when an applied migration was edited', async () => {
     const all = await loadMigrations()
     const edited = all.map((m, i) => (i === 0 ? { ...m, checksum: 'edited' } : m))

@@ -1,0 +1,209 @@
+/**
+ * `query` and `status` never change the database: no warehouse is exit 78 (nothing created), a warehouse
+ * behind this version is read with a warning, one ahead of it is exit 78 "upgrade", and a read-only role
+ * reads while every writing command is refused with 78 before it asks CoinCap anything.
+ */
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
+import { loadMigrations, migrationLabel } from '../../src/warehouse/migrate.js'
+import { runCli } from '../helpers/cli.js'
+import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
+import { createRoles, type TestRoles } from '../helpers/roles.js'
+import { seedWarehouse } from '../helpers/seed.js'
+import { openTestWarehouse, TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+
+const admin = adminConnection()
+const cleanups: (() => Promise<unknown>)[] = []
+let server: FixtureServer
+
+beforeAll(async () => {
+  server = await startFixtureServer()
+})
+afterAll(async () => {
+  for (const fn of cleanups.reverse()) await fn()
+  await server.close()
+  await admin.end()
+})
+
+const stderrLines = (stderr: string) => stderr.trimEnd().split('\n')
+
+/** Where the target's messages say the data is. */
+const locationOf = (target: Target, env: Record<string, string>) =>
+  target === 'server' ? '127.0.0.1:5432/test' : `embedded database in ${env.CRYPTO_ETL_DATA_DIR}`
+
+/** A seeded warehouse changed by the SQL `change` (made older or newer), closed so the CLI may open it. */
+async function warehouseAt(target: Target, label: string, change: string) {
+  const t = await openTestWarehouse(target, label)
+  // Closed below: a server schema is dropped through the admin connection.
+  cleanups.push(() => (target === 'server' ? admin.unsafe(`drop schema "${t.settings.schema}" cascade`) : t.cleanup()))
+  await seedWarehouse(t.warehouse)
+  await t.warehouse.sql.unsafe(change)
+  const env = { ...t.env, COINCAP_API_URL: server.url, COINCAP_API_KEY: 'e2e-read-key-3318' }
+  const query = warehouseQuery(target, admin, t.settings.schema, t.env)
+  await t.warehouse.close()
+  return { env, schema: t.settings.schema, query }
+}
+
+describe.each(TARGETS)('read commands on the %s database', (target) => {
+  it.each([['query'], ['status']])(
+    '%s without a warehouse exits 78 saying how to make one, creating nothing',
+    async (command) => {
+      const schema = uniqueSchema('read_none')
+      const { env, dir } = await targetEnv(target, schema)
+      if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
+      const r = await runCli([command], { env })
+      expect(r.code).toBe(78)
+      expect(stderrLines(r.stderr)).toEqual([
+        `Error: No crypto-etl warehouse in schema ${schema} on ${locationOf(target, env)}; create one with: crypto-etl migrate`,
+      ])
+      const query = warehouseQuery(target, admin, schema, env)
+      const [made] = await query<{ n: number }>(
+        `select count(*)::int as n from pg_namespace where nspname = '${schema}'`,
+      )
+      expect(made!.n).toBe(0)
+    },
+  )
+
+  if (target === 'embedded') {
+    it('query without an embedded database exits 78 and does not create one', async () => {
+      const dir = join(tmpdir(), `crypto-etl-none-${Math.random().toString(36).slice(2, 8)}`)
+      const r = await runCli(['query'], { env: { CRYPTO_ETL_DATA_DIR: dir } })
+      expect(r.code).toBe(78)
+      expect(stderrLines(r.stderr)).toEqual([
+        `Error: No crypto-etl warehouse in schema coincap on embedded database in ${dir}; create one with: crypto-etl migrate`,
+      ])
+      expect(existsSync(dir)).toBe(false)
+    })
+  }
+
+  describe('a warehouse behind this version', () => {
+    let t: Awaited<ReturnType<typeof warehouseAt>>
+    let missing: string
+    beforeAll(async () => {
+      missing = (await loadMigrations())
+        .slice(1)
+        .map((m) => migrationLabel(m))
+        .join(', ')
+      t = await warehouseAt(target, 'read_behind', 'delete from schema_migrations where version > 1')
+    })
+
+    it('query and status read what they can and say to migrate; nothing is migrated', async () => {
+      const warning = `warn: schema ${t.schema} lacks migration ${missing} of this crypto-etl: reading what it can; to upgrade it: crypto-etl migrate`
+      const query = await runCli(['query', '--format', 'csv', '--limit', '1'], { env: t.env })
+      expect(query.code).toBe(0)
+      expect(stderrLines(query.stderr)).toEqual([warning])
+      expect(query.stdout.split('\n')[1]).toMatch(/^1,bitcoin,BTC,Bitcoin,80800\.000000000006984919,/)
+      const status = await runCli(['status'], { env: t.env })
+      expect(status.code).toBe(0)
+      expect(stderrLines(status.stderr)).toEqual([warning])
+      expect(await t.query<{ version: number }>('select version from schema_migrations')).toEqual([{ version: 1 }])
+    })
+
+    it('a report failing on a missing table exits 78 saying to migrate', async () => {
+      await t.query('drop table etl_runs')
+      const r = await runCli(['query', 'runs'], { env: t.env })
+      expect(r.code).toBe(78)
+      const [, error, hint] = stderrLines(r.stderr)
+      expect(error).toMatch(
+        new RegExp(
+          `^Error: This report failed on schema ${t.schema}, which lacks migration ${missing}: relation "(${t.schema}\\.)?etl_runs" does not exist\\.$`,
+        ),
+      )
+      expect(hint).toBe('Upgrade the warehouse: crypto-etl migrate (as the role that owns it).')
+    })
+  })
+
+  describe('a warehouse of a newer crypto-etl', () => {
+    let t: Awaited<ReturnType<typeof warehouseAt>>
+    beforeAll(async () => {
+      const future = `insert into schema_migrations (version, name, checksum) values (99999, 'from_the_future', 'x')`
+      t = await warehouseAt(target, 'read_newer', future)
+    })
+
+    it.each([['query'], ['status'], ['run']])('%s exits 78 saying to upgrade', async (command) => {
+      const r = await runCli([command], { env: t.env })
+      expect(r.code).toBe(78)
+      expect(stderrLines(r.stderr)).toEqual([
+        `Error: Schema ${t.schema} was migrated by a newer crypto-etl (migration 99999 is unknown to this version).`,
+        'Upgrade crypto-etl (npm install -g crypto-etl@latest) on this machine.',
+      ])
+      expect(server.requests).toEqual([])
+    })
+  })
+})
+
+describe('a role whose transactions are read-only (default_transaction_read_only)', () => {
+  let roles: TestRoles<'reader'>
+  let env: Record<string, string>
+  let schema: string
+  let landing: string
+
+  beforeAll(async () => {
+    const t = await openTestWarehouse('server', 'read_only_role')
+    cleanups.push(() => t.cleanup())
+    await seedWarehouse(t.warehouse, new Date())
+    schema = t.settings.schema
+    roles = await createRoles(admin, ['reader'])
+    cleanups.push(() => roles.drop())
+    const { reader } = roles.name
+    await admin.unsafe(`
+      alter role "${reader}" set default_transaction_read_only = on;
+      grant usage on schema "${schema}" to "${reader}";
+      grant select on all tables in schema "${schema}" to "${reader}";`)
+    env = {
+      CRYPTO_ETL_SCHEMA: schema,
+      DATABASE_URL: roles.url('reader'),
+      COINCAP_API_URL: server.url,
+      COINCAP_API_KEY: 'k',
+    }
+    const folder = await mkdtemp(join(tmpdir(), 'crypto-etl-read-only-'))
+    cleanups.push(() => rm(folder, { recursive: true, force: true }))
+    landing = join(folder, 'empty.ndjson')
+    await writeFile(landing, '')
+  })
+
+  it('query and status read the data and exit 0', async () => {
+    const query = await runCli(['query', '--format', 'csv', '--limit', '2'], { env })
+    expect(query.stderr).toBe('')
+    expect(query.code).toBe(0)
+    expect(
+      query.stdout
+        .split('\n')
+        .slice(1, 3)
+        .map((l) => l.split(',')[1]),
+    ).toEqual(['bitcoin', 'ethereum'])
+    const status = await runCli(['status', '--max-age', '15m'], { env })
+    expect(status.stderr).toBe('')
+    expect(status.code).toBe(0)
+  })
+
+  it.each([
+    ['run', ['run']],
+    ['load', ['load', 'LANDING']],
+    ['backfill', ['backfill', '--assets', 'bitcoin', '--interval', 'd1', '--from', '30d']],
+    ['prune', ['prune', '--older-than', '30d']],
+    ['migrate', ['migrate']],
+  ])('%s exits 78 saying the database is read-only for the role, before any request', async (_, args) => {
+    const r = await runCli(
+      args.map((a) => (a === 'LANDING' ? landing : a)),
+      { env },
+    )
+    expect(r.code).toBe(78)
+    const { reader } = roles.name
+    expect(stderrLines(r.stderr)).toEqual([
+      `Error: The database at 127.0.0.1:5432/test is read-only for role ${reader} (default_transaction_read_only is on).`,
+      `Write as a role that may, or: ALTER ROLE ${reader} SET default_transaction_read_only = off;`,
+    ])
+    expect(server.requests).toEqual([])
+    expect(existsSync(landing)).toBe(true)
+  })
+
+  it('nothing was written by any of them', async () => {
+    const runs = await admin.unsafe(`select count(*)::int as n from "${schema}".etl_runs`)
+    expect(runs[0]!.n).toBe(4)
+  })
+})
