@@ -3,7 +3,15 @@
  * (`on conflict do nothing`, so a re-load is a no-op), records that fail validation kept in
  * `rejected_records`. Callers own the transaction: every function here takes the transaction's `sql`.
  */
-import { type Asset, type Exchange, validateRecords } from '../coincap/schemas.js'
+import {
+  type Asset,
+  CLOCK_SKEW_MS,
+  type Exchange,
+  idProblem,
+  MAX_STORABLE_MS,
+  type RejectedRecord,
+  validateRecords,
+} from '../coincap/schemas.js'
 import type { Answer } from '../coincap/types.js'
 import type { BulkWriter } from './bulk.js'
 import type { Db } from './connect.js'
@@ -54,6 +62,21 @@ function toText(cell: string | number | boolean | null | undefined): string | nu
   return cell === null || cell === undefined ? null : String(cell)
 }
 
+/**
+ * How far `last_seen_at` may lag the newest observation: a dimension row is rewritten only when one of its
+ * fields changed or it was last marked seen longer ago than this, so a run every five minutes does not
+ * leave a dead row version per asset behind each time.
+ */
+export const LAST_SEEN_RESOLUTION = '1 hour'
+
+/** The `where` of a dimension upsert: true only when the update would change something worth a row version. */
+function changed(fields: readonly string[]): string {
+  const differs = fields.map((f) => `excluded.${f} is distinct from d.${f}`).join(' or ')
+  return `(excluded.last_seen_at >= d.last_seen_at and (${differs}))
+       or excluded.first_seen_at < d.first_seen_at
+       or excluded.last_seen_at > d.last_seen_at + interval '${LAST_SEEN_RESOLUTION}'`
+}
+
 async function upsertAssets(sql: Db, schema: string, assets: Asset[], observedAt: string): Promise<void> {
   const rows = assetDimensionRows(assets)
   if (rows.length === 0) return
@@ -68,7 +91,8 @@ async function upsertAssets(sql: Db, schema: string, assets: Asset[], observedAt
        explorer = case when excluded.last_seen_at >= d.last_seen_at then excluded.explorer else d.explorer end,
        tokens = case when excluded.last_seen_at >= d.last_seen_at then excluded.tokens else d.tokens end,
        first_seen_at = least(d.first_seen_at, excluded.first_seen_at),
-       last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at)`,
+       last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at)
+     where ${changed(['symbol', 'name', 'explorer', 'tokens'])}`,
     [
       rows.map((a) => a.id),
       rows.map((a) => a.symbol),
@@ -91,7 +115,8 @@ async function upsertExchanges(sql: Db, schema: string, exchanges: Exchange[], o
        name = case when excluded.last_seen_at >= d.last_seen_at then excluded.name else d.name end,
        exchange_url = case when excluded.last_seen_at >= d.last_seen_at then excluded.exchange_url else d.exchange_url end,
        first_seen_at = least(d.first_seen_at, excluded.first_seen_at),
-       last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at)`,
+       last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at)
+     where ${changed(['name', 'exchange_url'])}`,
     [rows.map((e) => e.exchangeId), rows.map((e) => e.name), rows.map((e) => e.exchangeUrl), observedAt] as never[],
   )
 }
@@ -100,7 +125,7 @@ async function keepRejected(
   sql: Db,
   schema: string,
   answer: Answer,
-  rejected: { record: unknown; reason: string }[],
+  rejected: RejectedRecord[],
   runId: number | null,
 ): Promise<void> {
   if (rejected.length === 0) return
@@ -112,29 +137,60 @@ async function keepRejected(
     [
       runId,
       answer.dataset,
-      new Date(answer.timestamp).toISOString(),
+      // An answer stamped past the year 9999 is kept at its end: Postgres reads no later ISO date.
+      new Date(Math.min(answer.timestamp, MAX_STORABLE_MS)).toISOString(),
       rejected.map((r) => r.reason),
       rejected.map((r) => rejectedRecordJson(r.record)),
     ] as never[],
   )
 }
 
+/** How {@link loadAnswer} loads: a bulk writer for history rows, and the time taken for now. */
+export interface LoadAnswerOptions {
+  /** History rows go to this writer (and are counted there, not in the returned `rows`). */
+  history?: BulkWriter
+  /** Now in Unix ms (default `Date.now()`): nothing later than now plus the clock skew is stored. */
+  now?: number
+}
+
+/** Every record of an answer that cannot be loaded as a whole, with one reason. */
+const rejectAll = (answer: Answer, reason: string): RejectedRecord[] =>
+  answer.data.map((record) => ({ record, reason }))
+
+/** Why no record of `answer` can be loaded, if none can: a time beyond now, or a history line's bad asset id. */
+function answerProblem(answer: Answer, latest: number): string | undefined {
+  if (answer.timestamp > latest) {
+    const at = answer.timestamp > MAX_STORABLE_MS ? String(answer.timestamp) : new Date(answer.timestamp).toISOString()
+    return `the answer's timestamp ${at} is after now plus ${CLOCK_SKEW_MS / 60_000} minutes (a clock ahead?)`
+  }
+  const problem = answer.dataset === 'history' ? idProblem(answer.asset ?? '') : undefined
+  return problem && `asset: ${problem}`
+}
+
 /**
  * Loads one answer (one landing line) inside the caller's transaction. Idempotent: loading the same
- * answer again inserts nothing. With `bulk`, history rows go to that writer (and are counted there, not in
- * the returned `rows`) so a large file loads in big batches.
+ * answer again inserts nothing. With `options.history`, history rows go to that writer so a large file
+ * loads in big batches. History points outside the answer's window, and any time beyond now plus the clock
+ * skew, are rejected records.
  */
 export async function loadAnswer(
   sql: Db,
   schema: string,
   answer: Answer,
   runId: number | null,
-  bulk?: { history?: BulkWriter },
+  options: LoadAnswerOptions = {},
 ): Promise<AnswerLoad> {
+  const latest = (options.now ?? Date.now()) + CLOCK_SKEW_MS
+  const problem = answerProblem(answer, latest)
+  if (problem) {
+    const rejected = rejectAll(answer, problem)
+    await keepRejected(sql, schema, answer, rejected, runId)
+    return { table: answer.dataset, rows: 0, rejected: rejected.length }
+  }
   const observedAt = new Date(answer.timestamp).toISOString()
   const ts = answer.timestamp
   let columns: Columns
-  let rejected: { record: unknown; reason: string }[]
+  let rejected: RejectedRecord[]
   switch (answer.dataset) {
     case 'assets': {
       const v = validateRecords('assets', answer.data)
@@ -163,15 +219,17 @@ export async function loadAnswer(
       break
     }
     case 'history': {
-      const v = validateRecords('history', answer.data)
+      const window =
+        answer.start !== undefined && answer.end !== undefined ? { start: answer.start, end: answer.end } : undefined
+      const v = validateRecords('history', answer.data, window ? { window, latest } : { latest })
       columns = historyRows(answer.asset ?? '', answer.interval ?? '', v.valid, runId)
       rejected = v.rejected
       break
     }
   }
   await keepRejected(sql, schema, answer, rejected, runId)
-  if (answer.dataset === 'history' && bulk?.history) {
-    await bulk.history.add(columns)
+  if (answer.dataset === 'history' && options.history) {
+    await options.history.add(columns)
     return { table: columns.table, rows: 0, rejected: rejected.length }
   }
   const rows = await insertColumns(sql, schema, columns)
