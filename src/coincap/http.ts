@@ -7,7 +7,7 @@ import got, { type Got, RequestError, TimeoutError } from 'got'
 import { ApiAuthError, EtlError } from '../errors.js'
 import { maskSecrets } from '../secrets.js'
 import type { ResolvedOptions } from './options.js'
-import { interpretAnswer, type ListEnvelope, oneLine, type RawAnswer } from './responses.js'
+import { interpretAnswer, type ListEnvelope, oneLine, type RawAnswer, trustedTimestamp } from './responses.js'
 import { TransientError, withRetries } from './retry.js'
 import { isBilled, type StatsCounter } from './stats.js'
 import type { Dataset } from './types.js'
@@ -136,6 +136,16 @@ export class Transport {
       mask: (text: string) => this.#mask(text),
       timestampOptional: spec.timestampOptional,
     }
-    return interpretAnswer(raw, spec.notFound ? { ...context, notFound: spec.notFound } : context)
+    const answer = interpretAnswer(raw, spec.notFound ? { ...context, notFound: spec.notFound } : context)
+    const { envelope, ahead } = trustedTimestamp(answer, context.now)
+    if (ahead > 0) {
+      log.warn(
+        `CoinCap's answer is stamped ${Math.round(ahead / 1000)} s ahead of this clock: kept with the time it arrived.`,
+        {
+          path,
+        },
+      )
+    }
+    return envelope
   }
 }

@@ -5,7 +5,7 @@
 import { ApiAuthError, ApiUnavailableError, ConfigError, DataValidationError, UsageError } from '../errors.js'
 import { DEFAULT_API_URL } from './options.js'
 import { parseRetryAfter, TransientError } from './retry.js'
-import { describeIssues, listEnvelopeSchema } from './schemas.js'
+import { CLOCK_SKEW_MS, describeIssues, listEnvelopeSchema } from './schemas.js'
 
 /** An answer as got delivered it. */
 export interface RawAnswer {
@@ -146,4 +146,17 @@ export function interpretAnswer(raw: RawAnswer, context: AnswerContext): ListEnv
     )
   }
   throw new ApiUnavailableError(`${answered} for ${request}; not retried.`)
+}
+
+/**
+ * `envelope` stamped with a time that can be trusted: a `timestamp` more than {@link CLOCK_SKEW_MS} ahead of
+ * `receivedAt` (CoinCap's clock ahead, or a wild value) becomes `receivedAt`, so the snapshot neither hides
+ * later ones from "latest" nor passes for fresh, and `prune` sees its real age. `ahead` says by how much.
+ */
+export function trustedTimestamp(
+  envelope: ListEnvelope,
+  receivedAt: number,
+): { envelope: ListEnvelope; ahead: number } {
+  const ahead = envelope.timestamp - receivedAt
+  return ahead > CLOCK_SKEW_MS ? { envelope: { ...envelope, timestamp: receivedAt }, ahead } : { envelope, ahead: 0 }
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../../src/log.js'
 export const API_URL = 'https://coincap.test/v3'
 export const API_KEY = 'ck-test-5f1e9a27c3b84d60'
 /** The injected clock's time: a whole second, so HTTP dates (second precision) give exact waits. */
-export const NOW = Date.parse('2025-06-01T12:00:00.000Z')
+export const NOW = Date.parse('2026-06-01T12:00:00.000Z')
 
 /** `${API_URL}/<path>`, for msw handlers. */
 export const url = (path: string) => `${API_URL}/${path}`
