@@ -37,27 +37,71 @@ function checkCount(what: string, value: number): number {
   return value
 }
 
+/** The identity of a record of a paged dataset, for telling a record sent twice from a new one. */
+type RecordKey = (record: unknown) => string | undefined
+
+function field(record: unknown, name: string): string | undefined {
+  const value = typeof record === 'object' && record !== null ? (record as Record<string, unknown>)[name] : undefined
+  return typeof value === 'string' ? value : undefined
+}
+
+const keyOfAsset: RecordKey = (r) => field(r, 'id')
+const keyOfExchange: RecordKey = (r) => field(r, 'exchangeId')
+const keyOfMarket: RecordKey = (r) => {
+  const parts = [field(r, 'exchangeId'), field(r, 'baseId'), field(r, 'quoteId')]
+  return parts.every((p) => p !== undefined) ? parts.join('\u0000') : undefined
+}
+
+/** Records asked again at the head of each page after the first (at most a quarter of a page). */
+export const PAGE_OVERLAP = 50
+
 /**
- * Pages `offset += limit` (always sending `limit`, whose documented defaults disagree) until a page is
- * shorter than `limit` or `max` records have come. Empty pages after the first are not yielded.
+ * Pages through a ranked list (always sending `limit`, whose documented defaults disagree) until a page is
+ * shorter than asked or `max` records have come. Ranks shift between two requests, so each page after the
+ * first starts {@link PAGE_OVERLAP} places early: a record that moved up across the boundary is still
+ * caught, and one sent twice is dropped from the later page. When the list moved by the whole overlap
+ * (nothing of it was seen before), records may be missing: said in a warning. Empty pages after the first
+ * are not yielded.
  */
 export async function* paged(
   fetcher: Fetcher,
   spec: RequestSpec,
+  keyOf: RecordKey,
   max = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<Answer> {
-  for (let offset = 0; offset < max;) {
-    const limit = Math.min(fetcher.pageSize, max - offset)
+  const seen = new Set<string>()
+  const overlapSize = Math.min(PAGE_OVERLAP, Math.floor(fetcher.pageSize / 4))
+  for (let read = 0, kept = 0; kept < max;) {
+    const overlap = read > 0 ? overlapSize : 0
+    const offset = read - overlap
+    const limit = Math.min(fetcher.pageSize, max - kept + overlap)
     const envelope = await fetcher.get({ ...spec, query: { ...spec.query, limit, offset } })
-    if (offset === 0 || envelope.data.length > 0) yield answer(spec.dataset, envelope)
+    const fresh: unknown[] = []
+    let repeated = 0
+    for (const record of envelope.data) {
+      const key = keyOf(record)
+      if (key !== undefined && seen.has(key)) repeated += 1
+      else if (fresh.length < max - kept) {
+        if (key !== undefined) seen.add(key)
+        fresh.push(record)
+      }
+    }
+    if (overlap > 0 && envelope.data.length > 0 && repeated === 0) {
+      fetcher.log.warn(
+        `${spec.dataset}: the list moved by ${overlap} places or more between two pages (offset ${offset}): some records may be missing from this snapshot.`,
+        { dataset: spec.dataset, offset },
+      )
+    }
+    if (read === 0 || fresh.length > 0) yield answer(spec.dataset, { ...envelope, data: fresh })
+    kept += fresh.length
     if (envelope.data.length < limit) return
-    offset += limit
+    read = offset + envelope.data.length
   }
 }
 
 /** The top `limit` assets by rank. */
 export async function* topAssets(fetcher: Fetcher, limit: number): AsyncGenerator<Answer> {
-  yield* paged(fetcher, { dataset: 'assets', path: 'assets' }, checkCount('The number of assets', limit))
+  yield* paged(fetcher, { dataset: 'assets', path: 'assets' }, keyOfAsset, checkCount('The number of assets', limit))
 }
 
 /** What to do when CoinCap leaves out ids that were asked for. */
@@ -120,7 +164,7 @@ export async function* assetsByIds(
 
 /** Every exchange. */
 export async function* allExchanges(fetcher: Fetcher): AsyncGenerator<Answer> {
-  yield* paged(fetcher, { dataset: 'exchanges', path: 'exchanges' })
+  yield* paged(fetcher, { dataset: 'exchanges', path: 'exchanges' }, keyOfExchange)
 }
 
 /** Markets matching `filters`, at most `limit` of them (default: all). */
@@ -135,7 +179,7 @@ export async function* filteredMarkets(
   const notFound = (apiError: string | undefined) =>
     `CoinCap does not know ${described.join(' or ') || 'these markets'} (${apiError ?? '404'}).`
   const max = limit === undefined ? undefined : checkCount('The number of markets', limit)
-  yield* paged(fetcher, { dataset: 'markets', path: 'markets', query, notFound }, max)
+  yield* paged(fetcher, { dataset: 'markets', path: 'markets', query, notFound }, keyOfMarket, max)
 }
 
 /** Every conversion rate, in one answer (`/rates` is not paged). */
