@@ -4,7 +4,7 @@
  */
 import { type Answer, type CoincapClient, type Interval, validateRecords } from '../coincap/index.js'
 import { EtlError, ExitCode } from '../errors.js'
-import { halves, INTERVAL_MS, suspiciousEdges, type TimeRange } from './windows.js'
+import { halves, INTERVAL_MS, isRoundCount, suspiciousEdges, type TimeRange } from './windows.js'
 
 /** Follow-up requests for one window's cut-off edges, at most. */
 const MAX_FOLLOW_UPS = 16
@@ -57,8 +57,9 @@ export const recentMs = (step: number) => Math.max(3 * step, 3_600_000)
 
 /**
  * Completes a window from its first answer. Empty where data should be (after data was seen): the two halves
- * are asked once. A long run of missing points at either edge (an answer cut short): that edge is asked
- * again, as long as each follow-up brings new points. What is still missing is recorded as it is: holes.
+ * are asked once. A long run of missing points at either edge, or any missing edge of an answer with a round
+ * count (an answer cut short by a cap): that edge is asked again, as long as each follow-up brings new
+ * points. What is still missing is recorded as it is: holes.
  */
 export async function completeWindow(
   fetch: (range: TimeRange) => Promise<Answer>,
@@ -68,10 +69,12 @@ export async function completeWindow(
   when: { dataBefore: boolean; recent: boolean },
 ): Promise<Fetched> {
   const times = new Set<number>()
+  /** Whether the last answer's count looked like a cap: then even a short missing edge is asked again. */
+  let capped = false
   const add = (answer: Answer) => {
-    for (const p of validateRecords('history', answer.data).valid) {
-      if (p.time >= window.start && p.time < window.end) times.add(p.time)
-    }
+    const points = validateRecords('history', answer.data).valid
+    for (const p of points) if (p.time >= window.start && p.time < window.end) times.add(p.time)
+    capped = isRoundCount(points.length)
   }
   const answers = [first]
   add(first)
@@ -86,7 +89,9 @@ export async function completeWindow(
   }
   for (let i = 0; i < MAX_FOLLOW_UPS && times.size > 0; i++) {
     const sorted = [...times].sort((a, b) => a - b)
-    const edges = suspiciousEdges(sorted, window, interval).filter((e) => !(when.recent && e.end === window.end))
+    const edges = suspiciousEdges(sorted, window, interval, capped).filter(
+      (e) => !(when.recent && e.end === window.end),
+    )
     const edge = edges.find((e) => !asked.has(keyOf(e)))
     if (!edge) break
     asked.add(keyOf(edge))

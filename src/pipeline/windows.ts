@@ -143,15 +143,30 @@ export function halves(range: TimeRange, interval: Interval): [TimeRange, TimeRa
 }
 
 /**
- * The edges of `range` an answer left out (before its first point, after its last) that are long enough to
- * suggest CoinCap cut the answer short rather than a hole at the source. `times` are sorted bucket starts.
+ * Whether an answer of `points` points looks cut by a cap rather than by holes at the source: a multiple of
+ * 100, or a power of two from 64 (what APIs cap answers at).
  */
-export function suspiciousEdges(times: readonly number[], range: TimeRange, interval: Interval): TimeRange[] {
+export function isRoundCount(points: number): boolean {
+  return (points >= 100 && points % 100 === 0) || (points >= 64 && (points & (points - 1)) === 0)
+}
+
+/**
+ * The edges of `range` an answer left out (before its first point, after its last) that suggest CoinCap cut
+ * the answer short rather than a hole at the source: long ones, or any when the answer's count was
+ * round (`capped`, see {@link isRoundCount}). `times` are sorted bucket starts.
+ */
+export function suspiciousEdges(
+  times: readonly number[],
+  range: TimeRange,
+  interval: Interval,
+  capped = false,
+): TimeRange[] {
   const first = times[0]
   const last = times.at(-1)
   if (first === undefined || last === undefined) return []
   const step = INTERVAL_MS[interval]
-  const min = Math.max(SUSPICIOUS_EDGE_MIN, Math.ceil(expectedPoints(range, interval) * SUSPICIOUS_EDGE_SHARE))
+  const long = Math.max(SUSPICIOUS_EDGE_MIN, Math.ceil(expectedPoints(range, interval) * SUSPICIOUS_EDGE_SHARE))
+  const min = capped ? 1 : long
   const edges: TimeRange[] = []
   const head = { start: range.start, end: first }
   const tail = { start: last + step, end: range.end }

@@ -10,6 +10,7 @@ import {
   INTERVAL_MS,
   mergeWithinGrid,
   subtract,
+  isRoundCount,
   suspiciousEdges,
   windowSize,
 } from '../../src/pipeline/windows.js'
@@ -158,5 +159,17 @@ describe('halves and suspiciousEdges', () => {
     expect(suspiciousEdges(first500, window, 'h1')).toEqual([{ start: 500 * step, end: 720 * step }])
     const holeAtEachEnd = Array.from({ length: 716 }, (_, i) => (i + 2) * step)
     expect(suspiciousEdges(holeAtEachEnd, window, 'h1')).toEqual([])
+  })
+
+  it('flags even a short missing edge of an answer whose count looks like a cap', () => {
+    const step = INTERVAL_MS.m1
+    const window = { start: 0, end: 1440 * step }
+    const first1400 = Array.from({ length: 1400 }, (_, i) => i * step)
+    expect(suspiciousEdges(first1400, window, 'm1')).toEqual([])
+    expect(suspiciousEdges(first1400, window, 'm1', isRoundCount(1400))).toEqual([
+      { start: 1400 * step, end: 1440 * step },
+    ])
+    expect([100, 1000, 2500, 64, 256, 1024].map(isRoundCount)).toEqual([true, true, true, true, true, true])
+    expect([99, 716, 1439, 1420, 63, 96].map(isRoundCount)).toEqual([false, false, false, false, false, false])
   })
 })
