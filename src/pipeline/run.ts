@@ -55,25 +55,52 @@ function asEtlError(error: unknown): EtlError {
   return new EtlError(err.message ?? String(error), err.code ? ExitCode.database : ExitCode.internal)
 }
 
-/** Fetches every answer of one dataset, so a failed fetch never opens a transaction. */
-async function fetchAll(client: CoincapClient, dataset: SnapshotDataset, selection: Selection): Promise<Answer[]> {
-  const answers: Answer[] = []
-  for await (const answer of fetchDataset(client, dataset, selection)) answers.push(answer)
-  return answers
+/** Pages of a dataset fetched ahead of its load: the network stays busy, memory stays at a few pages. */
+const PAGES_AHEAD = 2
+
+/**
+ * Starts pulling `source` at once, at most `depth` answers ahead of the reader: every dataset's first
+ * requests go out together, and a large one waits for its load instead of piling up in memory.
+ */
+export function readAhead<T>(source: AsyncGenerator<T>, depth = PAGES_AHEAD): AsyncGenerator<T> {
+  const pending: Promise<IteratorResult<T>>[] = []
+  const pull = () => {
+    const next = source.next()
+    next.catch(() => {}) // awaited in turn; this only keeps an unread failure from being "unhandled"
+    pending.push(next)
+  }
+  for (let i = 0; i < depth; i++) pull()
+  return (async function* () {
+    try {
+      for (;;) {
+        const result = await pending.shift()!
+        if (result.done) return
+        pull()
+        yield result.value
+      }
+    } finally {
+      source.return(undefined).catch(() => {})
+    }
+  })()
 }
 
-/** Loads one dataset's answers in one transaction. */
+/**
+ * Loads one dataset's answers as they arrive, in one transaction opened once the first answer is in: a
+ * failing first request opens none, and a failure of a later one rolls back what came before it.
+ */
 async function loadDataset(
   warehouse: Warehouse,
   dataset: SnapshotDataset,
-  answers: Answer[],
+  answers: AsyncGenerator<Answer>,
   runId: number,
   signal: AbortSignal | undefined,
 ): Promise<DatasetOutcome> {
   const outcome: DatasetOutcome = { dataset, status: 'ok', rows: 0, records: 0, rejected: 0 }
+  const first = await answers.next()
   await warehouse.sql.begin(async (tx) => {
-    for (const answer of answers) {
+    for (let next = first; !next.done; next = await answers.next()) {
       if (signal?.aborted) throw signal.reason
+      const answer = next.value
       const loaded = await loadAnswer(tx, warehouse.schema, answer, runId)
       outcome.rows += loaded.rows
       outcome.records += answer.data.length
@@ -85,7 +112,8 @@ async function loadDataset(
 
 /**
  * Attempts at a dataset's transaction: a second one, on a new connection, when the session was lost under the
- * first (a database restart). The server rolled the first back, so the dataset loads whole or not at all.
+ * first (a database restart). The server rolled the first back, so the dataset loads whole or not at all; its
+ * answers were not kept, so the second attempt asks CoinCap again.
  */
 const LOAD_ATTEMPTS = 2
 
@@ -117,15 +145,17 @@ export async function runSnapshot(
     const fetches = new Map(
       selection.datasets.map((d) => {
         options.events?.datasetStarted?.(d)
-        const promise = fetchAll(client, d, selection)
-        promise.catch(() => {}) // awaited below; this only keeps an early failure from being "unhandled"
-        return [d, promise] as const
+        return [d, readAhead(fetchDataset(client, d, selection))] as const
       }),
     )
     for (const [dataset, fetching] of fetches) {
       try {
-        const answers = await fetching
-        const load = () => loadDataset(warehouse, dataset, answers, runId, options.signal)
+        let answers: AsyncGenerator<Answer> | undefined = fetching
+        const load = () => {
+          const stream = answers ?? readAhead(fetchDataset(client, dataset, selection))
+          answers = undefined
+          return loadDataset(warehouse, dataset, stream, runId, options.signal)
+        }
         const outcome = await retryOnLostSession(load, LOAD_ATTEMPTS, options.signal)
         outcomes.push(outcome)
         options.events?.datasetLoaded?.(dataset, outcome)
