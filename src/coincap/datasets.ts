@@ -225,8 +225,11 @@ export async function* assetHistory(
 
 /**
  * Why `id` cannot be an asset id, if it cannot: `.` and `..` survive encodeURIComponent and a URL resolves
- * them as path segments (`assets/../history` is GET /history).
+ * them as path segments (`assets/../history` is GET /history); CoinCap's ids are lowercase, and a
+ * capitalised one would be a second asset (its records are rejected).
  */
 export function assetIdProblem(id: string): string | undefined {
-  return id === '.' || id === '..' ? `'${id}' is not an asset id.` : undefined
+  if (id === '.' || id === '..') return `'${id}' is not an asset id.`
+  if (id !== id.toLowerCase()) return `'${id}' is not an asset id: CoinCap ids are lowercase ('${id.toLowerCase()}').`
+  return undefined
 }

@@ -274,6 +274,18 @@ describe('hostile strings stay values', () => {
   })
 
   it.each([
+    ['backfill', '--interval', 'h1', '--from', '2d'],
+    ['run', '--datasets', 'assets'],
+  ])('%s --assets Bitcoin is refused (exit 2) before any request: ids are lowercase', async (command, ...rest) => {
+    server.requests.length = 0
+    const r = await runCli([command!, '--assets', 'bitcoin,Bitcoin', ...rest], { env: loaded.env })
+    expect(expectCleanFailure(r, 2)[0]).toBe(
+      "Error: --assets: 'Bitcoin' is not an asset id: CoinCap ids are lowercase ('bitcoin').",
+    )
+    expect(server.requests).toEqual([])
+  })
+
+  it.each([
     [['query', '--symbol', "x' or '1'='1", '--format', 'json']],
     [['query', '--asset', "bitcoin'--", '--format', 'json']],
     [['query', 'history', '--asset', '%00', '--format', 'json']],
