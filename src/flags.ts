@@ -3,9 +3,16 @@ import { Flags } from '@oclif/core'
 import { parseDuration, parseIsoDate, parseTime } from './config/time.js'
 import { assetIdProblem } from './coincap/datasets.js'
 
+/** The message for `0d` and the like, which read as a duration but mean nothing (or everything). */
+function zeroDuration(input: string): string | undefined {
+  return /^\s*0+[smhdw]\s*$/.test(input) ? `'${input}' must be more than 0, e.g. 30d.` : undefined
+}
+
 /** A duration such as `90s`, `15m`, `1h`, `30d`, `2w`, parsed to milliseconds. */
 export const durationFlag = Flags.custom<number>({
   parse: async (input) => {
+    const zero = zeroDuration(input)
+    if (zero) throw new Error(zero)
     const ms = parseDuration(input)
     if (ms === undefined) throw new Error(`'${input}' is not a duration; use e.g. 90s, 15m, 1h, 30d, 2w.`)
     return ms
@@ -15,6 +22,8 @@ export const durationFlag = Flags.custom<number>({
 /** A time: an ISO 8601 date (`2025-01-01`, `2025-01-01T12:00Z`) or a duration meaning that long ago. */
 export const timeFlag = Flags.custom<Date>({
   parse: async (input) => {
+    const zero = zeroDuration(input)
+    if (zero) throw new Error(`${zero.slice(0, -1)}, or a date.`)
     const time = parseTime(input)
     if (time) return time
     if (parseDuration(input) !== undefined || parseIsoDate(input)) {

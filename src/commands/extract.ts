@@ -7,6 +7,7 @@ import { BaseCommand } from '../base-command.js'
 import { EtlError, ExitCode, UsageError } from '../errors.js'
 import { type ExtractResult, extract } from '../pipeline/extract.js'
 import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
+import { plural } from '../ui/format.js'
 
 export default class Extract extends BaseCommand<typeof Extract> {
   static override summary = 'Fetch the chosen datasets and write the raw answers as NDJSON; nothing is loaded.'
@@ -60,9 +61,9 @@ export default class Extract extends BaseCommand<typeof Extract> {
       const fsError = output && (error as NodeJS.ErrnoException).syscall !== undefined && !(error instanceof EtlError)
       throw fsError ? writeFailed(output, error as NodeJS.ErrnoException) : error
     }
-    const summary = `extracted ${result.answers} answers (${Object.entries(result.records)
+    const summary = `extracted ${plural(result.answers, 'answer')} (${Object.entries(result.records)
       .map(([d, n]) => `${d} ${n}`)
-      .join(', ')}); ${result.api.requests} requests, ~${result.api.credits} credits`
+      .join(', ')}); ${plural(result.api.requests, 'request')}, ~${plural(result.api.credits, 'credit')}`
     // On stderr in both formats: stdout may carry the landing data.
     const fields = { status: 'ok', exit_code: 0, answers: result.answers, records: result.records }
     if (this.settings.logFormat === 'json') {

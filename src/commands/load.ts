@@ -3,6 +3,7 @@ import { BaseCommand } from '../base-command.js'
 import { UsageError } from '../errors.js'
 import { openLanding } from '../pipeline/landing.js'
 import { type LoadResult, loadLandingFile } from '../pipeline/load.js'
+import { plural } from '../ui/format.js'
 import { VERSION } from '../version.js'
 
 export default class Load extends BaseCommand<typeof Load> {
@@ -41,7 +42,7 @@ export default class Load extends BaseCommand<typeof Load> {
       .map(([d, n]) => `${d} +${n}`)
       .join(', ')
     this.summary(
-      `loaded ${result.lines} answers from ${file === '-' ? 'stdin' : file}: ${rows || 'nothing'}; ${result.rejected} rejected (run ${result.runId})`,
+      `loaded ${plural(result.lines, 'answer')} from ${file === '-' ? 'stdin' : file}: ${rows || 'nothing'}; ${result.rejected} rejected (run ${result.runId})`,
       'load finished',
       {
         run_id: result.runId,

@@ -1,4 +1,5 @@
 import { BaseCommand } from '../base-command.js'
+import { plural } from '../ui/format.js'
 import type { MigrateResult } from '../warehouse/migrate.js'
 
 export default class Migrate extends BaseCommand<typeof Migrate> {
@@ -17,8 +18,11 @@ export default class Migrate extends BaseCommand<typeof Migrate> {
     const names = result.applied.map((m) => `${String(m.version).padStart(5, '0')}_${m.name}`)
     const text =
       result.applied.length === 0
-        ? `Up to date: ${result.alreadyApplied} migration(s) already applied to ${where}.`
-        : [...names.map((n) => `applied ${n}`), `Applied ${names.length} migration(s) to ${where} in ${result.ms} ms.`]
+        ? `Up to date: ${plural(result.alreadyApplied, 'migration')} already applied to ${where}.`
+        : [
+            ...names.map((n) => `applied ${n}`),
+            `Applied ${plural(names.length, 'migration')} to ${where} in ${result.ms} ms.`,
+          ]
     this.summary([text].flat().join('\n'), 'migrate finished', {
       status: 'ok',
       schema: result.schema,

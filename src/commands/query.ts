@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js'
 import { listFlag, MAX_COUNT, timeFlag } from '../flags.js'
 import { type QueryResult, REPORTS, runQuery } from '../pipeline/query.js'
 import { colorEnabled } from '../ui/format.js'
-import { type OutputFormat, renderQuery } from '../ui/query.js'
+import { noHistoryNotice, type OutputFormat, renderQuery } from '../ui/query.js'
 import { type HistoryInterval, INTERVALS } from '../warehouse/queries.js'
 
 export default class Query extends BaseCommand<typeof Query> {
@@ -68,6 +68,10 @@ export default class Query extends BaseCommand<typeof Query> {
       }),
     )
     if (result.demoRuns) this.logger.warn(demoNotice(result.demoRuns))
+    // csv and json stay data; the table said it on stdout already.
+    if (result.historyStored === false && result.rows.length === 0 && flags.format !== 'table') {
+      this.logger.warn(noHistoryNotice(result))
+    }
     return result
   }
 }

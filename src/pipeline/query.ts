@@ -62,6 +62,8 @@ export interface QueryResult {
   rows: Record<string, unknown>[]
   /** Runs of `run --demo` whose made-up snapshots are still stored (snapshot reports only). */
   demoRuns?: number[]
+  /** gaps: false when no point of the asset and interval is stored, so there was nothing to check. */
+  historyStored?: boolean
 }
 
 export interface QueryOptions {
@@ -80,6 +82,8 @@ export interface QueryOptions {
 }
 
 const HOUR = 3_600_000
+/** Columns in the result's currency: converted by `--currency`. */
+export const MONEY_COLUMNS = new Set(['price', 'market_cap', 'volume_24h', 'price_from', 'price_to'])
 const c = (name: string, kind: ValueKind): ResultColumn => ({ name, kind })
 
 const COLUMNS: Record<ReportName, ResultColumn[]> = {
@@ -251,10 +255,16 @@ async function resolveCurrency(
   if (!currency || currency.toUpperCase() === 'USD') return { currency: 'USD' }
   const rate = await findRate(warehouse.sql, currency)
   if (rate) return { currency: rate.symbol, rateUsd: rate.rate_usd }
-  const known = await knownCurrencies(warehouse.sql)
+  const { shown, total } = await knownCurrencies(warehouse.sql)
+  const more =
+    total > shown.length
+      ? ` and ${total - shown.length} more (crypto-etl query --sql "select distinct symbol from rate_snapshots")`
+      : ''
   throw new UsageError(
     `Unknown currency '${currency}': no rate with that symbol in rate_snapshots.`,
-    known.length ? `Known currencies: ${known.join(', ')}.` : 'Load rates first: crypto-etl run --datasets rates.',
+    shown.length
+      ? `Known currencies: ${shown.join(', ')}${more}.`
+      : 'Load rates first: crypto-etl run --datasets rates.',
   )
 }
 
@@ -310,6 +320,31 @@ async function runReport(warehouse: Warehouse, options: QueryOptions): Promise<Q
   const now = options.now ?? new Date()
   const { currency, rateUsd } = await resolveCurrency(warehouse, options.currency)
   const base = { report, currency, rateUsd, columns: COLUMNS[report] }
+  const result = await reportRows(warehouse, report, options, now, base)
+  return rateUsd ? withCurrencyColumn(result) : result
+}
+
+/**
+ * Converted money columns say their currency in every output: a `currency` column after the last of
+ * them (tables leave it out: their headers say it), so a csv or json row never passes for USD.
+ */
+function withCurrencyColumn(result: QueryResult): QueryResult {
+  const columns = [...result.columns]
+  const lastMoney = columns.findLastIndex((col) => MONEY_COLUMNS.has(col.name))
+  if (lastMoney < 0) return result
+  columns.splice(lastMoney + 1, 0, c('currency', 'text'))
+  return { ...result, columns, rows: result.rows.map((row) => ({ ...row, currency: result.currency })) }
+}
+
+async function reportRows(
+  warehouse: Warehouse,
+  report: ReportName,
+  options: QueryOptions,
+  now: Date,
+  base: Pick<QueryResult, 'report' | 'currency' | 'rateUsd' | 'columns'>,
+): Promise<QueryResult> {
+  const { sql } = warehouse
+  const { rateUsd } = base
   switch (report) {
     case 'latest': {
       const { assetIds, symbols } = options
@@ -359,10 +394,12 @@ async function runReport(warehouse: Warehouse, options: QueryOptions): Promise<Q
       // From --since without --until: up to the last bucket CoinCap can have finished, one interval before now.
       const until = options.until ?? (since ? new Date(now.getTime() - INTERVAL_SECONDS[interval] * 1000) : undefined)
       const gaps = await findHistoryGaps(sql, { assetId, interval, from: since, to: until })
+      const historyStored = (await storedIntervals(sql, assetId)).includes(interval)
       return {
         ...base,
         assetId,
         interval,
+        historyStored,
         since,
         until,
         rows: gaps as unknown as Record<string, unknown>[],

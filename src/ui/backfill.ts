@@ -2,6 +2,7 @@
 import { formatDuration } from '../config/time.js'
 import type { Logger } from '../log.js'
 import type { AssetOutcome, AssetPlan, BackfillEvents, BackfillPlan, BackfillResult } from '../pipeline/backfill.js'
+import { plural } from './format.js'
 import { renderTable } from './table.js'
 
 /** The plan lists its windows one by one up to this many; beyond, per asset only (`--json` has them all). */
@@ -20,7 +21,7 @@ export function planTotals(plan: BackfillPlan): string {
   if (totals.requests === 0) return plan.fillGaps ? 'nothing to fetch: no hole left to ask for' : 'nothing to fetch'
   const top = assetRequests.requests ? ` (${assetRequests.requests} of them for the asset list)` : ''
   return (
-    `${n(totals.requests)} ${totals.requests === 1 ? 'request' : 'requests'}${top}, ~${n(totals.credits)} credits, about ${formatDuration(totals.durationMs)} ` +
+    `${plural(totals.requests, 'request')}${top}, ~${plural(totals.credits, 'credit')}, about ${formatDuration(totals.durationMs)} ` +
     `at ${rate.requestsPerMinute} requests/min, ${rate.concurrency} at a time`
   )
 }
@@ -28,7 +29,7 @@ export function planTotals(plan: BackfillPlan): string {
 function assetLine(a: AssetPlan, fillGaps: boolean): string {
   if (!a.from) return `${a.asset}: no stored history to check (give --from)`
   const skipped = fillGaps ? `${a.skipped} without holes to ask for` : `${a.skipped} already done`
-  return `${a.asset} ${day(a.from)} to ${day(a.to)}: ${a.toFetch.length} ${a.toFetch.length === 1 ? 'window' : 'windows'} to fetch, ${skipped}, ~${n(a.credits)} credits`
+  return `${a.asset} ${day(a.from)} to ${day(a.to)}: ${plural(a.toFetch.length, 'window')} to fetch, ${skipped}, ~${plural(a.credits, 'credit')}`
 }
 
 /** The `--plan` output: every window to fetch (or per asset when there are many), then the totals. */
@@ -41,11 +42,11 @@ export function formatPlan(plan: BackfillPlan): string {
     lines.push(
       renderTable(
         [
-          { header: 'asset', value: (w: (typeof windows)[number]) => w.asset },
-          { header: 'from', value: (w) => day(w.start) },
-          { header: 'to (excl.)', value: (w) => day(w.end) },
-          { header: 'points', value: (w) => n(w.points), align: 'right' },
-          { header: 'credits', value: (w) => `~${n(w.credits)}`, align: 'right' },
+          { header: 'Asset', value: (w: (typeof windows)[number]) => w.asset },
+          { header: 'From', value: (w) => day(w.start) },
+          { header: 'To (excl.)', value: (w) => day(w.end) },
+          { header: 'Points', value: (w) => n(w.points), align: 'right' },
+          { header: 'Credits', value: (w) => `~${n(w.credits)}`, align: 'right' },
         ],
         windows,
       ),
@@ -90,7 +91,7 @@ export function backfillProgress(
     if (finished === 0 || finished >= total) return ''
     return `, ETA ${formatDuration(((now() - started) / finished) * (total - finished))}`
   }
-  const text = () => `${finished}/${total} windows, ${n(rows)} new rows${eta()}`
+  const text = () => `${finished}/${plural(total, 'window')}, ${plural(rows, 'new row')}${eta()}`
   const bar = () => {
     const width = 20
     const full = total ? Math.round((finished / total) * width) : width
@@ -144,22 +145,24 @@ const windowsOf = (o: AssetOutcome) => o.windows.done + o.windows.empty
 export function formatBackfill(result: BackfillResult, tty: boolean): string {
   const loaded = result.assets.reduce((sum, o) => sum + windowsOf(o), 0)
   const line =
-    `backfill run ${result.runId} ${result.status} in ${(result.ms / 1000).toFixed(1)}s: ${loaded} windows, ` +
-    `${n(result.rows)} new rows (${n(result.rowsPerSecond)} rows/s); ` +
-    `${result.api.historyRequests} history requests, ~${n(result.api.credits)} credits`
+    `backfill run ${result.runId} ${result.status} in ${(result.ms / 1000).toFixed(1)}s: ${plural(loaded, 'window')}, ` +
+    `${plural(result.rows, 'new row')} (${n(result.rowsPerSecond)} rows/s); ` +
+    `${plural(result.api.historyRequests, 'history request')}, ~${plural(result.api.credits, 'credit')}`
   const holes = result.assets.filter((o) => o.missing > 0)
-  const notes = holes.map((o) => `${o.asset}: CoinCap sent no point for ${n(o.missing)} buckets (holes at the source)`)
+  const notes = holes.map(
+    (o) => `${o.asset}: CoinCap sent no point for ${plural(o.missing, 'bucket')} (holes at the source)`,
+  )
   if (!tty) return [line, ...notes].join('\n')
   const table = renderTable(
     [
-      { header: 'asset', value: (o: AssetOutcome) => o.asset },
-      { header: 'status', value: (o) => o.status },
-      { header: 'windows', value: (o) => String(windowsOf(o)), align: 'right' },
-      { header: 'skipped', value: (o) => String(o.windows.skipped), align: 'right' },
-      { header: 'failed', value: (o) => String(o.windows.failed), align: 'right' },
-      { header: 'points', value: (o) => n(o.points), align: 'right' },
-      { header: 'new rows', value: (o) => n(o.rows), align: 'right' },
-      { header: 'holes', value: (o) => n(o.missing), align: 'right' },
+      { header: 'Asset', value: (o: AssetOutcome) => o.asset },
+      { header: 'Status', value: (o) => o.status },
+      { header: 'Windows', value: (o) => String(windowsOf(o)), align: 'right' },
+      { header: 'Skipped', value: (o) => String(o.windows.skipped), align: 'right' },
+      { header: 'Failed', value: (o) => String(o.windows.failed), align: 'right' },
+      { header: 'Points', value: (o) => n(o.points), align: 'right' },
+      { header: 'New rows', value: (o) => n(o.rows), align: 'right' },
+      { header: 'Holes', value: (o) => n(o.missing), align: 'right' },
     ],
     result.assets,
   )

@@ -23,7 +23,10 @@ const DOTS = [
   [0x08, 0x10, 0x20, 0x80],
 ] as const
 
-/** Renders the points (any order) as a braille line chart; an empty series gives an empty string. */
+/**
+ * Renders the points (any order) as a braille line chart; an empty series gives an empty string. A flat
+ * series is labelled once, on its line; a single point is drawn as a short dash with its time under it.
+ */
 export function renderChart(input: ChartPoint[], options: ChartOptions = {}): string {
   const points = input.filter((p) => Number.isFinite(p.value)).sort((a, b) => a.time.getTime() - b.time.getTime())
   if (points.length === 0) return ''
@@ -33,7 +36,8 @@ export function renderChart(input: ChartPoint[], options: ChartOptions = {}): st
   const values = points.map((p) => p.value)
   const min = Math.min(...values)
   const max = Math.max(...values)
-  const labels = [formatValue(max), formatValue((min + max) / 2), formatValue(min)]
+  const flat = max === min
+  const labels = flat ? [formatValue(min)] : [formatValue(max), formatValue((min + max) / 2), formatValue(min)]
   const labelWidth = Math.max(...labels.map((l) => l.length))
   const cols = Math.max(10, (options.width ?? 80) - labelWidth - 2)
 
@@ -62,17 +66,34 @@ export function renderChart(input: ChartPoint[], options: ChartOptions = {}): st
     } else plot(x, y)
     prev = { x, y }
   }
+  // A lone dot is easy to miss: a single point is a dash of a few characters around its place.
+  if (points.length === 1) for (let dx = -6; dx <= 6; dx++) plot(toX(t0) + dx, toY(min))
+
+  const labelRow = (i: number): string | undefined => {
+    if (flat) return i === Math.floor(toY(min) / 4) ? labels[0] : undefined
+    return i === 0
+      ? labels[0]
+      : i === height - 1
+        ? labels[2]
+        : i === Math.floor((height - 1) / 2)
+          ? labels[1]
+          : undefined
+  }
 
   const lines = cells.map((row, i) => {
-    const label =
-      i === 0 ? labels[0] : i === height - 1 ? labels[2] : i === Math.floor((height - 1) / 2) ? labels[1] : ''
+    const label = labelRow(i) ?? ''
     const axis = label ? '┤' : '│'
-    return `${label!.padStart(labelWidth)} ${axis}${row.map((bits) => String.fromCharCode(0x2800 + bits)).join('')}`
+    return `${label.padStart(labelWidth)} ${axis}${row.map((bits) => String.fromCharCode(0x2800 + bits)).join('')}`
   })
   lines.push(`${' '.repeat(labelWidth)} └${'─'.repeat(cols)}`)
   const first = formatTime(points[0]!.time)
   const last = formatTime(points[points.length - 1]!.time)
-  const gap = Math.max(1, cols - first.length - last.length)
-  lines.push(`${' '.repeat(labelWidth + 2)}${first}${' '.repeat(gap)}${span === 0 ? '' : last}`)
+  if (span === 0) {
+    const centred = Math.max(0, Math.floor(toX(t0) / 2) - Math.floor(first.length / 2))
+    lines.push(`${' '.repeat(labelWidth + 2 + centred)}${first}`)
+  } else {
+    const gap = Math.max(1, cols - first.length - last.length)
+    lines.push(`${' '.repeat(labelWidth + 2)}${first}${' '.repeat(gap)}${last}`)
+  }
   return lines.join('\n')
 }

@@ -116,6 +116,14 @@ export function formatInteger(value: number | string | null | undefined): string
   return match ? `${match[1]}${groupThousands(match[2]!)}` : text
 }
 
+/**
+ * A count and its noun in agreement: `plural(1, 'point')` → `1 point`, `plural(2160, 'row')` → `2,160 rows`.
+ * `many` is for nouns that do not just take an s.
+ */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${formatInteger(count)} ${count === 1 ? one : many}`
+}
+
 /** A UTC time to the second: `2025-11-22 12:00:00Z`. */
 export function formatTime(value: Date | string | null | undefined): string {
   if (value === null || value === undefined) return ''

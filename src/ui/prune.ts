@@ -1,6 +1,7 @@
 /** How `prune` shows its result: one row per table, then one line saying what happened. */
 import { formatDuration } from '../config/time.js'
 import type { PruneResult, PruneTableResult } from '../pipeline/prune.js'
+import { plural } from './format.js'
 import { renderTable } from './table.js'
 
 const count = (n: number) => n.toLocaleString('en-US')
@@ -32,15 +33,15 @@ export function formatPrune(result: PruneResult): string {
     t.dataset === null ? '' : `${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)}`
   const table = renderTable<PruneTableResult>(
     [
-      { header: 'table', value: (t) => t.table },
-      { header: result.dryRun ? 'rows to remove' : 'rows removed', value: (t) => count(t.rows), align: 'right' },
-      { header: 'partitions dropped', value: (t) => count(t.partitionsDropped), align: 'right' },
-      { header: 'delete batches', value: (t) => count(t.batches), align: 'right' },
-      { header: result.dryRun ? 'size now → after' : 'size before → after', value: size, align: 'right' },
+      { header: 'Table', value: (t) => t.table },
+      { header: result.dryRun ? 'Rows to remove' : 'Rows removed', value: (t) => count(t.rows), align: 'right' },
+      { header: 'Partitions dropped', value: (t) => count(t.partitionsDropped), align: 'right' },
+      { header: 'Delete batches', value: (t) => count(t.batches), align: 'right' },
+      { header: result.dryRun ? 'Size now → after' : 'Size before → after', value: size, align: 'right' },
     ],
     result.tables,
   )
-  const what = `${count(result.rows)} row(s) and ${count(result.partitionsDropped)} partition(s) ${criteria(result)}`
+  const what = `${plural(result.rows, 'row')} and ${plural(result.partitionsDropped, 'partition')} ${criteria(result)}`
   const summary = result.dryRun
     ? `Dry run: would remove ${what}. Nothing was deleted.`
     : `Removed ${what} in ${formatDuration(result.ms)} (etl_runs ${result.runId}).`

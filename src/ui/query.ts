@@ -2,7 +2,7 @@
  * Renders a query result: a table for people (rounded, grouped, gains and losses coloured on a terminal),
  * or csv / a JSON array of row objects for programs (every value exact, decimals as strings).
  */
-import type { QueryResult, ResultColumn } from '../pipeline/query.js'
+import { MONEY_COLUMNS, type QueryResult, type ResultColumn } from '../pipeline/query.js'
 import { renderChart } from './chart.js'
 import {
   decimalSign,
@@ -14,6 +14,7 @@ import {
   formatPrice,
   formatTime,
   paintChange,
+  plural,
   roundDecimal,
 } from './format.js'
 import { type Column, renderTable } from './table.js'
@@ -60,9 +61,6 @@ const LABELS: Record<string, string> = {
   api_requests: 'Requests',
 }
 
-/** Columns in the result's currency, labelled with it. */
-const MONEY = new Set(['price', 'market_cap', 'volume_24h', 'price_from', 'price_to'])
-
 const EMPTY: Partial<Record<QueryResult['report'], string>> = {
   latest: 'No asset snapshots yet: load some with `crypto-etl run`.',
   exchanges: 'No exchange snapshots yet: load some with `crypto-etl run --datasets exchanges`.',
@@ -76,7 +74,7 @@ const EMPTY: Partial<Record<QueryResult['report'], string>> = {
 function label(result: QueryResult, column: ResultColumn): string {
   if (result.report === 'sql') return column.name
   const text = LABELS[column.name] ?? column.name.charAt(0).toUpperCase() + column.name.slice(1).replace(/_/g, ' ')
-  return MONEY.has(column.name) ? `${text} (${result.currency})` : text
+  return MONEY_COLUMNS.has(column.name) ? `${text} (${result.currency})` : text
 }
 
 function asText(value: unknown): string {
@@ -121,7 +119,8 @@ export function formatCell(value: unknown, column: ResultColumn, color = false):
 const RIGHT = new Set(['integer', 'price', 'amount', 'percent', 'share', 'decimal', 'duration'])
 
 function table(result: QueryResult, rows: Record<string, unknown>[], color: boolean): string {
-  const hidden = HIDDEN[result.report] ?? []
+  // The currency column is for csv and json: a table says the currency in its money headers.
+  const hidden = result.report === 'sql' ? [] : [...(HIDDEN[result.report] ?? []), 'currency']
   const columns: Column<Record<string, unknown>>[] = result.columns
     .filter((col) => !hidden.includes(col.name))
     .map((col) => ({
@@ -151,9 +150,17 @@ function chart(result: QueryResult, width: number): string {
     .filter((r) => r.price !== null && r.price !== undefined)
     .map((r) => ({ time: r.time as Date, value: Number(r.price) }))
   if (points.length === 0) return `No prices for ${result.assetId} in that range.`
-  const title = `${result.assetId} price (${result.currency}), ${points.length} points`
+  const title = `${result.assetId} price (${result.currency}), ${plural(points.length, 'point')}`
   const body = renderChart(points, { width, formatValue: (v) => formatPrice(v.toFixed(12)), formatTime })
   return `${title}\n${body}`
+}
+
+/** What `gaps` says when the asset has no point at that interval: there was nothing to check. */
+export function noHistoryNotice(result: QueryResult): string {
+  return (
+    `No ${result.interval} history stored for ${result.assetId}, so no gaps to find; ` +
+    `load some first: crypto-etl backfill --assets ${result.assetId} --interval ${result.interval} --from 30d`
+  )
 }
 
 /** The text `query` prints on stdout. */
@@ -162,6 +169,7 @@ export function renderQuery(result: QueryResult, options: RenderOptions): string
   if (options.format === 'csv') return toCsv(result)
   if (options.chart) return chart(result, options.width ?? 80)
   const color = options.color ?? false
+  if (result.rows.length === 0 && result.historyStored === false) return noHistoryNotice(result)
   if (result.rows.length === 0) return EMPTY[result.report] ?? 'No rows.'
   if (result.report !== 'movers') return table(result, result.rows, color)
   const gains = result.rows.filter((r) => r.side === 'gain')

@@ -4,6 +4,7 @@ import type { EtlError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { SnapshotDataset } from '../pipeline/datasets.js'
 import type { DatasetOutcome, RunEvents, RunResult } from '../pipeline/run.js'
+import { plural } from './format.js'
 import { renderTable } from './table.js'
 
 /**
@@ -36,7 +37,10 @@ export function runProgress(logger: Logger, tty: boolean, label = ''): RunEvents
     datasetLoaded(dataset, o: DatasetOutcome) {
       state.set(dataset, `✔ ${o.rows}`)
       update()
-      if (!tty) logger.info(`${label}${dataset}: ${o.rows} new rows from ${o.records} records, ${o.rejected} rejected`)
+      if (!tty)
+        logger.info(
+          `${label}${dataset}: ${plural(o.rows, 'new row')} from ${plural(o.records, 'record')}, ${o.rejected} rejected`,
+        )
     },
     datasetFailed(dataset, error: EtlError) {
       state.set(dataset, '✖')
@@ -55,15 +59,15 @@ export function formatRunSummary(result: RunResult, tty: boolean, label = ''): s
     `${label}run ${result.runId} ${result.status} in ${(result.ms / 1000).toFixed(1)}s: ` +
     `${result.datasets.map((d) => `${d.dataset} ${d.status === 'ok' ? `+${d.rows}` : 'failed'}`).join(', ')}; ` +
     `${result.datasets.reduce((n, d) => n + d.rejected, 0)} rejected; ` +
-    `${result.api.requests} requests, ~${result.api.credits} credits`
+    `${plural(result.api.requests, 'request')}, ~${plural(result.api.credits, 'credit')}`
   if (!tty) return line
   const table = renderTable(
     [
-      { header: 'dataset', value: (d: DatasetOutcome) => d.dataset },
-      { header: 'status', value: (d) => d.status },
-      { header: 'new rows', value: (d) => String(d.rows), align: 'right' },
-      { header: 'records', value: (d) => String(d.records), align: 'right' },
-      { header: 'rejected', value: (d) => String(d.rejected), align: 'right' },
+      { header: 'Dataset', value: (d: DatasetOutcome) => d.dataset },
+      { header: 'Status', value: (d) => d.status },
+      { header: 'New rows', value: (d) => String(d.rows), align: 'right' },
+      { header: 'Records', value: (d) => String(d.records), align: 'right' },
+      { header: 'Rejected', value: (d) => String(d.rejected), align: 'right' },
     ],
     result.datasets,
   )

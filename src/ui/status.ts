@@ -1,7 +1,7 @@
 /** Renders `status` for people: datasets and their age, the last runs, tables, credits and the verdict. */
 import type { DatasetStatus, RunRow, StatusResult } from '../pipeline/status.js'
 import type { TableStats } from '../warehouse/status.js'
-import { formatAge, formatBytes, formatInteger, formatTime, paintChange } from './format.js'
+import { formatAge, formatBytes, formatInteger, formatTime, paintChange, plural } from './format.js'
 import { renderTable } from './table.js'
 
 function runStatus(status: string, color: boolean): string {
@@ -64,7 +64,7 @@ export function renderStatus(result: StatusResult, options: { color?: boolean } 
     out.push(
       health.healthy
         ? paintChange(`Healthy: every scheduled dataset is newer than ${limit} and the last run succeeded.`, 1, color)
-        : paintChange(`Unhealthy: ${health.reasons.length} problem(s), listed on stderr.`, -1, color),
+        : paintChange(`Unhealthy: ${plural(health.reasons.length, 'problem')}, listed on stderr.`, -1, color),
     )
   }
   return out.join('\n')

@@ -350,14 +350,15 @@ export async function findRate(sql: Sql, symbol: string): Promise<RateRow | unde
   return row
 }
 
-/** Symbols of the newest rates, fiat first, for "did you mean" hints. */
-export async function knownCurrencies(sql: Sql, limit = 12): Promise<string[]> {
+/** Symbols of the newest rates, fiat first, for "did you mean" hints: `limit` of them, and how many there are. */
+export async function knownCurrencies(sql: Sql, limit = 12): Promise<{ shown: string[]; total: number }> {
   const newest = await newestObservedAt(sql, 'rate_snapshots')
-  if (!newest) return []
-  const rows = await sql<{ symbol: string }[]>`
-    select symbol from rate_snapshots where observed_at > ${windowStart(newest)} and observed_at <= ${newest}
+  if (!newest) return { shown: [], total: 0 }
+  const rows = await sql<{ symbol: string; total: number }[]>`
+    select symbol, (count(*) over ())::int as total from rate_snapshots
+    where observed_at > ${windowStart(newest)} and observed_at <= ${newest}
     group by symbol order by bool_or(type = 'fiat') desc, symbol limit ${limit}`
-  return rows.map((r) => r.symbol)
+  return { shown: rows.map((r) => r.symbol), total: rows[0]?.total ?? 0 }
 }
 
 /** A run of missing history points: bucket starts `from` to `to` inclusive, `missing` of them. */

@@ -150,7 +150,7 @@ describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
     })
     const r = await runCli(['run', '--datasets', 'rates'], { env: { ...t.env, COINCAP_API_URL: server.url } })
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stdout).toMatch(/^run 1 ok in \d+\.\ds: rates \+14; 2 rejected; 1 requests, ~\d+ credits$/m)
+    expect(r.stdout).toMatch(/^run 1 ok in \d+\.\ds: rates \+14; 2 rejected; 1 request, ~\d+ credits?$/m)
   })
 })
 

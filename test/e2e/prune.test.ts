@@ -72,7 +72,7 @@ describe('crypto-etl prune', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/│ asset_snapshots +│ +1,440 │ +30 │/)
     expect(r.stdout).toMatch(/│ rate_snapshots +│ +720 │ +30 │/)
-    expect(r.stdout).toContain('Dry run: would remove 2,160 row(s) and 60 partition(s) observed before ')
+    expect(r.stdout).toContain('Dry run: would remove 2,160 rows and 60 partitions observed before ')
     expect(await count(sql, schema, 'asset_snapshots')).toBe(2 * HOURS)
     expect(await count(sql, schema, 'etl_runs')).toBe(0)
   })
@@ -82,7 +82,7 @@ describe('crypto-etl prune', () => {
     const r = await runCli(['prune', '--older-than', '30d'], { env })
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/│ asset_snapshots +│ +1,440 │ +30 │/)
-    expect(r.stdout).toMatch(/Removed 2,160 row\(s\) and 60 partition\(s\) observed before \S+ in \S+ \(etl_runs 1\)\./)
+    expect(r.stdout).toMatch(/Removed 2,160 rows and 60 partitions observed before \S+ in \S+ \(etl_runs 1\)\./)
     expect(await count(sql, schema, 'asset_snapshots')).toBe(2 * KEPT)
     expect(await count(sql, schema, 'rate_snapshots')).toBe(KEPT)
     const [oldest] = await sql<{ age: number }[]>`
