@@ -69,7 +69,10 @@ export async function* paged(
   keyOf: RecordKey,
   max = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<Answer> {
-  const seen = new Set<string>()
+  // Keys of this page and the one before: a record that moved further than a page between two requests is
+  // beyond the overlap anyway, and a set of every key of 300,000 markets would hold tens of MB to the end.
+  let seen = new Set<string>()
+  let seenBefore = new Set<string>()
   const overlapSize = Math.min(PAGE_OVERLAP, Math.floor(fetcher.pageSize / 4))
   for (let read = 0, kept = 0; kept < max;) {
     const overlap = read > 0 ? overlapSize : 0
@@ -80,7 +83,7 @@ export async function* paged(
     let repeated = 0
     for (const record of envelope.data) {
       const key = keyOf(record)
-      if (key !== undefined && seen.has(key)) repeated += 1
+      if (key !== undefined && (seen.has(key) || seenBefore.has(key))) repeated += 1
       else if (fresh.length < max - kept) {
         if (key !== undefined) seen.add(key)
         fresh.push(record)
@@ -92,6 +95,8 @@ export async function* paged(
         { dataset: spec.dataset, offset },
       )
     }
+    seenBefore = seen
+    seen = new Set()
     if (read === 0 || fresh.length > 0) yield answer(spec.dataset, { ...envelope, data: fresh })
     kept += fresh.length
     if (envelope.data.length < limit) return

@@ -56,7 +56,7 @@ function asEtlError(error: unknown): EtlError {
 }
 
 /** Pages of a dataset fetched ahead of its load: the network stays busy, memory stays at a few pages. */
-const PAGES_AHEAD = 2
+const PAGES_AHEAD = 1
 
 /**
  * Starts pulling `source` at once, at most `depth` answers ahead of the reader: every dataset's first
