@@ -10,7 +10,13 @@ import { ApiAuthError, ConfigError, EtlError, ExitCode, InterruptedError } from 
 import { createLogger, type Logger } from './log.js'
 import { maskArgs, maskSecrets } from './secrets.js'
 import { assertPrivileges, inspectAccess } from './warehouse/access.js'
-import { connectWarehouse, describeTarget, toDatabaseError, type Warehouse } from './warehouse/connect.js'
+import {
+  connectWarehouse,
+  DEFAULT_ANSWER_TIMEOUT_SECONDS,
+  describeTarget,
+  toDatabaseError,
+  type Warehouse,
+} from './warehouse/connect.js'
 import { isConnectionError } from './warehouse/connection-errors.js'
 import { embeddedExists } from './warehouse/embedded.js'
 import {
@@ -36,6 +42,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
   /** Whether a named settings file may be missing (schedule, which says how to make it), instead of exit 78. */
   static settingsFileOptional = false
+  /**
+   * Seconds one statement may wait for the database's answer before exit 74, unless CRYPTO_ETL_DB_TIMEOUT
+   * says otherwise. Bulk commands raise it: their statements move whole files and partitions.
+   */
+  static databaseAnswerSeconds = DEFAULT_ANSWER_TIMEOUT_SECONDS
 
   static override baseFlags = {
     'database-url': Flags.string({
@@ -123,7 +134,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (options.read && database.kind === 'embedded' && !embeddedExists(database.dataDir)) {
         throw noWarehouseError(schema, describeTarget(this.settings))
       }
-      this.warehouse = await connectWarehouse(this.settings, { lockWaitMs: options.lockWaitMs })
+      const dbTimeoutMs = this.settings.dbTimeoutMs
+      this.warehouse = await connectWarehouse(this.settings, {
+        lockWaitMs: options.lockWaitMs,
+        answerTimeoutSeconds:
+          dbTimeoutMs === undefined ? (this.ctor as typeof BaseCommand).databaseAnswerSeconds : dbTimeoutMs / 1000,
+      })
       this.logger.debug('connected', {
         database: this.warehouse.kind,
         location: this.warehouse.location,
@@ -242,7 +258,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async catch(error: Error & { exitCode?: number }): Promise<never> {
     const secrets = this.settings?.secrets ?? []
-    const etl = this.behindError(error) ?? toEtlError(error, secrets)
+    // Once a statement went unanswered, what failed after it (a dropped connection) is that, and exits 74.
+    const etl = this.warehouse?.noAnswer ?? this.behindError(error) ?? toEtlError(error, secrets)
     const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG)
     if (this.jsonEnabled()) {
       const name = error instanceof EtlError ? error.name : etl.name

@@ -14,8 +14,10 @@ import {
 import { backfillProgress, formatBackfill, formatPlan } from '../ui/backfill.js'
 import { interactive } from '../ui/run.js'
 import { VERSION } from '../version.js'
+import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
 
 export default class Backfill extends BaseCommand<typeof Backfill> {
+  static override databaseAnswerSeconds = BULK_ANSWER_TIMEOUT_SECONDS
   static override summary = 'Load price history for assets, an interval and a time range, in resumable windows.'
   static override description =
     'Splits the range into the largest windows CoinCap serves per request (aligned to the interval, half-open, so no point is fetched twice) and records each in the backfill_windows ledger: a re-run skips finished windows and a killed backfill resumes where it stopped. Only completed buckets are fetched: the range ends at --to (default now) rounded down to the interval. Says what it will cost before the first history request; --plan says it and stops. Exit 3 when some windows failed (the ledger marks them; run again to retry those).'

@@ -5,8 +5,10 @@ import { openLanding } from '../pipeline/landing.js'
 import { type LoadResult, loadLandingFile } from '../pipeline/load.js'
 import { plural } from '../ui/format.js'
 import { VERSION } from '../version.js'
+import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
 
 export default class Load extends BaseCommand<typeof Load> {
+  static override databaseAnswerSeconds = BULK_ANSWER_TIMEOUT_SECONDS
   static override summary =
     'Load NDJSON written by extract (a file, .gz, or - for stdin); loading twice changes nothing.'
   static override description =

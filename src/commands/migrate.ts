@@ -1,8 +1,10 @@
 import { BaseCommand } from '../base-command.js'
 import { plural } from '../ui/format.js'
 import type { MigrateResult } from '../warehouse/migrate.js'
+import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
 
 export default class Migrate extends BaseCommand<typeof Migrate> {
+  static override databaseAnswerSeconds = BULK_ANSWER_TIMEOUT_SECONDS
   static override summary = 'Create or upgrade the warehouse schema.'
   static override description =
     'Applies the pending migrations in order, each in its own transaction under an advisory lock. Other commands do this on first use; run it yourself to prepare a database ahead of time.'

@@ -3,6 +3,7 @@ import { BaseCommand } from '../base-command.js'
 import { listFlag, timeFlag } from '../flags.js'
 import { PRUNE_DATASET_NAMES, type PruneResult, prune, resolvePruneCriteria } from '../pipeline/prune.js'
 import { formatPrune } from '../ui/prune.js'
+import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
 
 const runFlag = Flags.custom<number>({
   parse: async (input) => {
@@ -15,6 +16,7 @@ const runFlag = Flags.custom<number>({
 })
 
 export default class Prune extends BaseCommand<typeof Prune> {
+  static override databaseAnswerSeconds = BULK_ANSWER_TIMEOUT_SECONDS
   static override summary = 'Delete old snapshots, or roll back a bad load.'
   static override description =
     'Removes snapshot rows observed before --older-than (a row exactly at the cutoff stays), at or after --newer-than, or loaded by --run; criteria combine with AND. Whole partitions inside the window are dropped, which frees their disk at once; only partitions straddling a cutoff are deleted from, in short batches. Dimension tables are kept, history only goes when named in --datasets (or with --run). Each prune is recorded in etl_runs.'

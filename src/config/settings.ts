@@ -69,6 +69,10 @@ export const settingsSchema = z.object({
   CRYPTO_ETL_LOG_FORMAT: z.enum(['text', 'json']),
   CRYPTO_ETL_API_RETRIES: z.coerce.number().int().min(0).max(20),
   CRYPTO_ETL_API_TIMEOUT: z.string().refine((v) => parseDuration(v) !== undefined, 'must be a duration such as 30s'),
+  CRYPTO_ETL_DB_TIMEOUT: z
+    .string()
+    .refine((v) => parseDuration(v) !== undefined, 'must be a duration such as 60s')
+    .optional(),
   DEBUG: z.string().optional(),
 })
 
@@ -95,6 +99,8 @@ export interface Settings {
   apiRetries: number
   /** Time limit of one CoinCap request, in ms. */
   apiTimeoutMs: number
+  /** How long one statement may wait for the database's answer, in ms; unset: the command's default. */
+  dbTimeoutMs?: number
   logFormat: 'text' | 'json'
   verbose: boolean
   quiet: boolean
@@ -203,6 +209,7 @@ export function resolveSettings(
     apiUrl: s.COINCAP_API_URL.replace(/\/+$/, ''),
     apiRetries: s.CRYPTO_ETL_API_RETRIES,
     apiTimeoutMs: parseDuration(s.CRYPTO_ETL_API_TIMEOUT)!,
+    dbTimeoutMs: s.CRYPTO_ETL_DB_TIMEOUT === undefined ? undefined : parseDuration(s.CRYPTO_ETL_DB_TIMEOUT),
     logFormat: s.CRYPTO_ETL_LOG_FORMAT,
     verbose: Boolean(flags.verbose) || Boolean(s.DEBUG),
     quiet: Boolean(flags.quiet),

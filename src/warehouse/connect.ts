@@ -9,7 +9,8 @@ import { ConfigError, DatabaseError } from '../errors.js'
 import { maskSecrets } from '../secrets.js'
 import { isConnectionError } from './connection-errors.js'
 import { type EmbeddedServer, startEmbedded } from './embedded.js'
-import { PINNED_STARTUP_PARAMETERS, pinSettingsSql } from './session-settings.js'
+import { pinSettings } from './pinned.js'
+import { PINNED_SESSION_SETTINGS, PINNED_STARTUP_PARAMETERS } from './session-settings.js'
 import { requiresTls, sslOption, splitLibpqUrl, type TlsParams, mergeTlsParams } from './tls.js'
 import { guardTransactions } from './transactions.js'
 
@@ -28,6 +29,8 @@ export interface Warehouse {
   dataDir?: string
   /** Set when this connection created the embedded database: from the shipped seed, or by PGlite's initdb. */
   createdFrom?: 'seed' | 'initdb'
+  /** Set once a statement got no answer within the deadline: the error every command then exits with (74). */
+  readonly noAnswer?: DatabaseError
   /**
    * Opens a client of one connection of its own with the pool's settings, for session state such as an
    * advisory lock. Servers only; `close()` ends the sessions still open.
@@ -49,6 +52,24 @@ export interface ConnectOptions {
   max?: number
   /** How long a second process waits for the embedded data directory's lock, in ms. */
   lockWaitMs?: number
+  /** Seconds one statement may wait for its answer before it fails with exit 74 (default 60; 0: no limit). */
+  answerTimeoutSeconds?: number
+}
+
+/** The default of {@link ConnectOptions.answerTimeoutSeconds}. */
+export const DEFAULT_ANSWER_TIMEOUT_SECONDS = 60
+/** The deadline of bulk commands (load, backfill, prune, migrate), whose statements move files and partitions. */
+export const BULK_ANSWER_TIMEOUT_SECONDS = 600
+
+/**
+ * The settings every statement runs with, pinned at the start of each transaction (see pinned.ts). The
+ * schema is chosen here, not by a startup parameter: poolers refuse those, and a transaction-mode pooler
+ * does not keep a session's SET from one transaction to the next. The rule for all SQL: send it through
+ * a warehouse's `sql` (or a transaction of it), never SET a session setting, and add what a statement
+ * depends on here instead.
+ */
+export function pinnedSettings(schema: string): Record<string, string> {
+  return { search_path: `"${schema}", public`, ...PINNED_SESSION_SETTINGS }
 }
 
 /** Where the settings point, for messages: host:port/database or the embedded data directory (no password). */
@@ -134,6 +155,15 @@ function tcpWithoutDelay(timeoutSeconds: number, tlsRequired: boolean) {
 
 type Options = postgres.Options<Record<string, postgres.PostgresType>>
 
+/**
+ * Named prepared statements only when the URL asks for them (`?prepare=true`): they live in one backend,
+ * so behind a transaction-mode pooler the next transaction may not find them (26000), and a command
+ * sends each statement a handful of times at most.
+ */
+function preparesStatements(settings: Settings): boolean {
+  return settings.database.kind === 'url' && new URL(settings.database.url).searchParams.get('prepare') === 'true'
+}
+
 function serverOptions(settings: Settings, options: ConnectOptions): Options {
   const connectTimeout = options.connectTimeoutSeconds ?? 5
   const common: Options & { socket?: ReturnType<typeof tcpWithoutDelay> } = {
@@ -141,11 +171,11 @@ function serverOptions(settings: Settings, options: ConnectOptions): Options {
     connect_timeout: connectTimeout,
     idle_timeout: 30,
     onnotice: () => {},
-    connection: {
-      application_name: 'crypto-etl',
-      search_path: `"${settings.schema}", public`,
-      ...PINNED_STARTUP_PARAMETERS,
-    },
+    prepare: preparesStatements(settings),
+    // Only the startup parameters poolers forward (pgbouncer: these and client_encoding, DateStyle, TimeZone,
+    // standard_conforming_strings; others are refused with 08P01). The schema and every other setting a
+    // statement depends on are pinned in each transaction instead (pinnedSettings).
+    connection: { application_name: 'crypto-etl', ...PINNED_STARTUP_PARAMETERS },
   }
   const db = settings.database
   const target = db.kind === 'libpq' ? db.host : db.kind === 'url' ? new URL(db.url).hostname : ''
@@ -181,6 +211,28 @@ function serverClient(settings: Settings, options: ConnectOptions, overrides: Op
   return settings.database.kind === 'url' ? postgres(splitLibpqUrl(settings.database.url).url, all) : postgres(all)
 }
 
+/**
+ * `sql` guarded (transactions.ts) and pinned (pinned.ts): the only way a client is handed out. When a
+ * statement gets no answer in time, every connection of the client is dropped so that nothing else (a
+ * rollback, the next statement) waits on it, and `onNoAnswer` hears of it.
+ */
+/** What went unanswered, shared by a warehouse's clients. */
+interface NoAnswer {
+  error?: DatabaseError
+}
+
+function pinnedClient(sql: Sql, schema: string, location: string, options: ConnectOptions, noAnswer: NoAnswer): Sql {
+  return pinSettings(guardTransactions(sql), {
+    settings: pinnedSettings(schema),
+    answerTimeoutSeconds: options.answerTimeoutSeconds ?? DEFAULT_ANSWER_TIMEOUT_SECONDS,
+    location,
+    onNoAnswer(error) {
+      void sql.end({ timeout: 0 }).catch(() => {})
+      noAnswer.error ??= error
+    },
+  })
+}
+
 /** A session keeps its one connection as long as it is open: no idle or lifetime recycling. */
 const SESSION_OPTIONS: Options = { max: 1, idle_timeout: 0, max_lifetime: null }
 
@@ -213,20 +265,22 @@ export async function connectWarehouse(settings: Settings, options: ConnectOptio
   const location = describeTarget(settings)
   if (settings.database.kind === 'embedded') return connectEmbedded(settings, location, options)
 
+  const noAnswer: NoAnswer = {}
+  const pinned = (client: Sql) => pinnedClient(client, settings.schema, location, options, noAnswer)
   let sql: Sql
   try {
-    sql = guardTransactions(serverClient(settings, options))
+    sql = pinned(serverClient(settings, options))
   } catch (error) {
     if (error instanceof ConfigError) throw error
     throw new ConfigError(`Invalid --database-url / DATABASE_URL: ${(error as Error).message}.`, undefined, {
       cause: error,
     })
   }
-  const sessions = sessionFactory(() => serverClient(settings, options, SESSION_OPTIONS))
-  const warehouse: Warehouse = {
-    ...makeWarehouse(sql, 'server', settings.schema, location, () => sessions.endAll()),
-    openSession: () => sessions.open(),
-  }
+  const sessions = sessionFactory(() => pinned(serverClient(settings, options, SESSION_OPTIONS)))
+  const warehouse: Warehouse = Object.assign(
+    makeWarehouse(sql, 'server', settings.schema, location, noAnswer, () => sessions.endAll()),
+    { openSession: () => sessions.open() },
+  )
   // A little over the connect timeout, so that a plain timeout reports itself first.
   await checkReachable(warehouse, settings, (options.connectTimeoutSeconds ?? 5) + 2)
   return warehouse
@@ -234,11 +288,13 @@ export async function connectWarehouse(settings: Settings, options: ConnectOptio
 
 async function connectEmbedded(settings: Settings, location: string, options: ConnectOptions): Promise<Warehouse> {
   const server: EmbeddedServer = await startEmbedded(settings.dataDir, { lockWaitMs: options.lockWaitMs })
-  const sql: Sql = guardTransactions(
+  const noAnswer: NoAnswer = {}
+  // Pinned like a server's (pinnedSettings): PGlite ignores startup parameters anyway.
+  const sql: Sql = pinnedClient(
     postgres({
       path: server.socketPath,
       max: 1,
-      // One private connection for the life of the process: it must not be recycled, or search_path is lost.
+      // One private connection for the life of the process (PGlite serves one at a time).
       idle_timeout: 0,
       max_lifetime: null,
       connect_timeout: options.connectTimeoutSeconds ?? 10,
@@ -247,16 +303,17 @@ async function connectEmbedded(settings: Settings, location: string, options: Co
       password: '',
       onnotice: () => {},
     }),
+    settings.schema,
+    location,
+    options,
+    noAnswer,
   )
-  const warehouse = {
-    ...makeWarehouse(sql, 'embedded', settings.schema, location, () => server.stop()),
-    dataDir: settings.dataDir,
-    createdFrom: server.createdFrom,
-  }
-  // PGlite ignores startup parameters, so the schema and the pinned settings are session-level SETs instead.
+  const warehouse: Warehouse = Object.assign(
+    makeWarehouse(sql, 'embedded', settings.schema, location, noAnswer, () => server.stop()),
+    { dataDir: settings.dataDir, createdFrom: server.createdFrom },
+  )
   try {
-    await sql.unsafe(`set search_path to "${settings.schema}", public`)
-    await sql.unsafe(pinSettingsSql('session'))
+    await sql`select 1`
   } catch (error) {
     await warehouse.close()
     throw new DatabaseError(`The embedded database in ${settings.dataDir} did not answer: ${(error as Error).message}`)
@@ -269,6 +326,7 @@ function makeWarehouse(
   kind: Warehouse['kind'],
   schema: string,
   location: string,
+  noAnswer: NoAnswer,
   /** Runs after the pool has ended: stops the embedded server, ends a server's sessions. */
   afterEnd: () => Promise<void>,
 ): Warehouse {
@@ -278,6 +336,9 @@ function makeWarehouse(
     kind,
     schema,
     location,
+    get noAnswer() {
+      return noAnswer.error
+    },
     close() {
       closing ??= (async () => {
         await sql.end({ timeout: 2 }).catch(() => {})
@@ -288,9 +349,13 @@ function makeWarehouse(
   }
 }
 
+/** The oldest server crypto-etl supports, as `server_version_num` counts (12.0). */
+export const MIN_SERVER_VERSION_NUM = 120000
+
 /**
- * Asks the server for `select 1`. The deadline is a backstop: the socket catches the peers known to send
- * postgres.js into endless reconnects (see tcpWithoutDelay), but not a Unix socket or a list of hosts.
+ * Asks the server for its version, and refuses one older than {@link MIN_SERVER_VERSION_NUM}. The deadline
+ * is a backstop: the socket catches the peers known to send postgres.js into endless reconnects (see
+ * tcpWithoutDelay), but not a Unix socket or a list of hosts.
  */
 async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutSeconds: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
@@ -301,8 +366,11 @@ async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutS
       timeoutSeconds * 1000,
     )
   })
+  let version: { num: number; text: string } | undefined
   try {
-    await Promise.race([warehouse.sql`select 1`, deadline])
+    const ask = warehouse.sql<{ num: number; text: string }[]>`
+      select current_setting('server_version_num')::int as num, current_setting('server_version') as text`
+    ;[version] = await Promise.race([ask, deadline])
   } catch (error) {
     // A zero timeout ends the connection attempts in progress instead of waiting for them.
     await warehouse.sql.end({ timeout: 0 }).catch(() => {})
@@ -310,6 +378,13 @@ async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutS
     throw toDatabaseError(error, settings.secrets, `Cannot reach the database at ${warehouse.location}`)
   } finally {
     clearTimeout(timer)
+  }
+  if (version && version.num < MIN_SERVER_VERSION_NUM) {
+    await warehouse.close()
+    throw new ConfigError(
+      `The database at ${warehouse.location} runs PostgreSQL ${version.text}: crypto-etl needs PostgreSQL 12 or newer.`,
+      'Point --database-url / DATABASE_URL at a PostgreSQL 12 (or newer) server.',
+    )
   }
 }
 

@@ -7,9 +7,9 @@
  *   exactly these (and re-applies them to each server connection it lends, in transaction mode too).
  *   Other settings would make pgbouncer refuse the connection, so nothing read depends on them: no query
  *   returns a float (`extra_float_digits`), an interval (`IntervalStyle`) or bytea (`bytea_output`).
- * - On the embedded database, which ignores startup parameters, by {@link pinSettingsSql} once its one
- *   connection is open; and for the rest of a transaction that runs SQL a person wrote (`query --sql`),
- *   whose answer may hold anything.
+ * - In every transaction, server and embedded (which ignores startup parameters), all of them with
+ *   `search_path` (connect.ts, pinnedSettings); and again by {@link pinSettingsSql} for the rest of a
+ *   transaction that runs SQL a person wrote (`query --sql`), whose answer may hold anything.
  */
 
 /** Startup parameters of every server connection. */
@@ -21,7 +21,7 @@ export const PINNED_STARTUP_PARAMETERS = {
 } as const
 
 /** Everything pinned where a session or a transaction can be told after it started. */
-const PINNED_SESSION_SETTINGS = {
+export const PINNED_SESSION_SETTINGS = {
   ...PINNED_STARTUP_PARAMETERS,
   IntervalStyle: 'postgres',
   extra_float_digits: '3',
