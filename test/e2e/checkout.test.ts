@@ -1,0 +1,65 @@
+import { type SpawnSyncOptions, spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { cleanEnv } from '../helpers/cli.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+/** A fresh clone has none of these: npm ci makes node_modules (linked here), prepare makes dist and the manifest. */
+const NOT_IN_A_CLONE = new Set(['node_modules', 'dist', '.git', 'scratch', 'coverage', 'oclif.manifest.json'])
+
+const work = mkdtempSync(join(tmpdir(), 'crypto-etl-checkout-'))
+afterAll(() => rm(work, { recursive: true, force: true }))
+
+function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 180_000, ...options })
+  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) }
+}
+
+describe('a checkout', () => {
+  it('is runnable after npm ci (prepare builds dist and the oclif manifest, kept out of git): the README quick start works', () => {
+    const clone = join(work, 'clone')
+    cpSync(ROOT, clone, { recursive: true, filter: (src) => !NOT_IN_A_CLONE.has(relative(ROOT, src).split(sep)[0]!) })
+    symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'))
+    // What npm ci runs once node_modules is installed.
+    const prepare = run('npm', ['run', 'prepare'], { cwd: clone })
+    expect(prepare.status, prepare.stderr).toBe(0)
+    expect(existsSync(join(clone, 'oclif.manifest.json'))).toBe(true)
+    const manifest = JSON.parse(readFileSync(join(clone, 'oclif.manifest.json'), 'utf8')) as {
+      commands: Record<string, unknown>
+    }
+    const commands = readdirSync(join(clone, 'dist', 'commands')).filter((f) => f.endsWith('.js'))
+    expect(Object.keys(manifest.commands).sort()).toEqual(commands.map((f) => f.replace(/\.js$/, '')).sort())
+    expect(run('git', ['check-ignore', '-q', 'oclif.manifest.json'], { cwd: ROOT }).status).toBe(0)
+
+    const cli = (args: string[], extra: Record<string, string> = {}) =>
+      run(join(clone, 'bin', 'run.js'), args, { cwd: clone, env: cleanEnv(extra), timeout: 60_000 })
+    // --version reads the manifest instead of importing every command, as the installed package does.
+    const version = cli(['--version'], { DEBUG: 'oclif:config:crypto-etl' })
+    expect(version.status, version.stderr).toBe(0)
+    expect(version.stdout).toMatch(/^crypto-etl\/\d+\.\d+\.\d+ /)
+    expect(version.stderr).toContain(
+      `oclif:config:crypto-etl using manifest from ${join(clone, 'oclif.manifest.json')}`,
+    )
+
+    // The README's quick start from a clone names exactly these commands.
+    const readme = readFileSync(join(clone, 'README.md'), 'utf8')
+    const quickStart = readme.slice(
+      readme.indexOf('## Quick start'),
+      readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1),
+    )
+    expect(quickStart).toContain('npm ci\n./bin/run.js run --demo')
+    expect(quickStart).toMatch(/Node 22 or 24/)
+    expect(JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8')).engines.node).toMatch(/\^20\./)
+    const data = { CRYPTO_ETL_DATA_DIR: join(work, 'data') }
+    const demo = cli(['run', '--demo', '--json'], data)
+    expect(demo.status, demo.stderr).toBe(0)
+    expect(JSON.parse(demo.stdout)).toMatchObject({ status: 'ok' })
+    const query = cli(['query', '--limit', '1', '--format', 'json'], data)
+    expect(query.status, query.stderr).toBe(0)
+    expect(JSON.parse(query.stdout)[0]).toMatchObject({ symbol: 'BTC' })
+  }, 240_000)
+})
