@@ -10,7 +10,9 @@ import { type Logger, silentLogger } from '../log.js'
 import { VERSION } from '../version.js'
 import type { Warehouse } from '../warehouse/connect.js'
 import type { PartitionedTable } from '../warehouse/partitions.js'
+import { distributedTables } from '../warehouse/citus.js'
 import {
+  checkDeleteBatch,
   countRows,
   type DropOptions,
   deleteBatch,
@@ -18,6 +20,7 @@ import {
   findRun,
   listPartitions,
   type Partition,
+  primaryKey,
   pruneRejected,
   type RowFilter,
   tableBytes,
@@ -178,9 +181,18 @@ export async function prune(warehouse: Warehouse, options: PruneOptions): Promis
   const rowsByTable = () => Object.fromEntries(tables.map((t) => [t.table, t.rows]))
   const runId = dryRun ? null : await startRun(sql, 'prune', [...tables.map((t) => t.table)], VERSION)
   try {
-    for (const [i, dataset] of c.datasets.entries()) {
-      await pruneTable(warehouse, dataset, c, tables[i]!, dryRun, options, logger)
+    const distributed = await distributedTables(sql, schema)
+    const plans: TablePlan[] = []
+    for (const dataset of c.datasets) plans.push(await planTable(warehouse, dataset, c, distributed))
+    // Every delete is planned by the database before the first partition goes, so one it refuses (Citus
+    // cannot plan every delete) fails the prune with nothing changed rather than half done.
+    for (const plan of plans) {
+      for (const { partition, action } of plan.partitions) {
+        if (action !== 'delete') continue
+        await checkDeleteBatch(sql, schema, partition.name, plan.filter, c.batchSize, plan.key)
+      }
     }
+    for (const [i, plan] of plans.entries()) await pruneTable(warehouse, plan, c, tables[i]!, dryRun, options, logger)
     if (c.run !== undefined) {
       options.signal?.throwIfAborted()
       const rows = await pruneRejected(sql, schema, c.run, c.datasets, dryRun)
@@ -214,10 +226,40 @@ export async function prune(warehouse: Warehouse, options: PruneOptions): Promis
 
 const EMPTY = { rows: 0, partitionsDropped: 0, batches: 0, bytesBefore: 0, bytesAfter: 0 }
 
-/** Drops or deletes from each partition of one table in turn, adding to `out`; a dry run only counts. */
-async function pruneTable(
+/** What prune does to each partition of one table, decided before anything changes. */
+interface TablePlan {
+  table: PartitionedTable
+  filter: RowFilter
+  partitions: { partition: Partition; action: 'drop' | 'delete' | 'skip' }[]
+  /** Citus: the table is distributed (sizes come from its shards, batches go by `key`). */
+  distributed: boolean
+  /** The primary key that batches deletes on a distributed table. */
+  key?: string[]
+}
+
+async function planTable(
   warehouse: Warehouse,
   dataset: PruneDataset,
+  c: Criteria,
+  distributedNames: Set<string>,
+): Promise<TablePlan> {
+  const { sql, schema } = warehouse
+  const { table, timeColumn } = PRUNE_DATASETS[dataset]
+  const distributed = distributedNames.has(table)
+  const partitions = await listPartitions(sql, schema, table, distributed)
+  return {
+    table,
+    filter: { timeColumn, from: c.from, to: c.to, runId: c.run },
+    partitions: partitions.map((partition) => ({ partition, action: classify(partition, c) })),
+    distributed,
+    key: distributed ? await primaryKey(sql, schema, table) : undefined,
+  }
+}
+
+/** Drops or deletes from each partition of one table in turn, as planned, adding to `out`; a dry run only counts. */
+async function pruneTable(
+  warehouse: Warehouse,
+  plan: TablePlan,
   c: Criteria,
   out: PruneTableResult,
   dryRun: boolean,
@@ -225,14 +267,11 @@ async function pruneTable(
   logger: Logger,
 ): Promise<void> {
   const { sql, schema } = warehouse
-  const { table, timeColumn } = PRUNE_DATASETS[dataset]
-  const filter: RowFilter = { timeColumn, from: c.from, to: c.to, runId: c.run }
-  const partitions = await listPartitions(sql, schema, table)
-  out.bytesBefore = partitions.reduce((n, p) => n + p.bytes, 0)
+  const { table, filter, key } = plan
+  out.bytesBefore = plan.partitions.reduce((n, { partition }) => n + partition.bytes, 0)
   out.bytesAfter = out.bytesBefore
-  for (const p of partitions) {
+  for (const { partition: p, action } of plan.partitions) {
     options.signal?.throwIfAborted()
-    const action = classify(p, c)
     if (action === 'drop') {
       // Counted just before the drop: a partition wholly in the past gets no new rows meanwhile.
       const rows = await countRows(sql, schema, p.name)
@@ -249,11 +288,11 @@ async function pruneTable(
     } else if (action === 'delete') {
       for (let deleted = c.batchSize; deleted === c.batchSize;) {
         options.signal?.throwIfAborted()
-        deleted = await deleteBatch(sql, schema, p.name, filter, c.batchSize)
+        deleted = await deleteBatch(sql, schema, p.name, filter, c.batchSize, key)
         out.rows += deleted
         if (deleted > 0) out.batches++
       }
     }
   }
-  if (!dryRun) out.bytesAfter = await tableBytes(sql, schema, table)
+  if (!dryRun) out.bytesAfter = await tableBytes(sql, schema, table, plan.distributed)
 }

@@ -28,13 +28,19 @@ export interface RowFilter {
  * to timestamptz in the same session and handed over as epoch milliseconds: a number no DateStyle or
  * TimeZone can change.
  */
-export async function listPartitions(sql: Sql, schema: string, table: PartitionedTable): Promise<Partition[]> {
+export async function listPartitions(
+  sql: Sql,
+  schema: string,
+  table: PartitionedTable,
+  distributed = false,
+): Promise<Partition[]> {
+  const size = sizeFunction(sql, distributed)
   const rows = await sql<{ name: string; bound: string; lower: string | null; upper: string | null; bytes: string }[]>`
     select name, bound, bytes,
       (extract(epoch from (regexp_match(bound, 'FROM [(]''([^'']*)''[)]'))[1]::timestamptz) * 1000)::int8 as lower,
       (extract(epoch from (regexp_match(bound, 'TO [(]''([^'']*)''[)]'))[1]::timestamptz) * 1000)::int8 as upper
     from (
-      select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound, pg_total_relation_size(c.oid) as bytes
+      select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound, ${size}(c.oid) as bytes
       from pg_inherits i join pg_class c on c.oid = i.inhrelid
       where i.inhparent = to_regclass(format('%I.%I', ${schema}::text, ${table}::text))
     ) p
@@ -46,6 +52,14 @@ export async function listPartitions(sql: Sql, schema: string, table: Partitione
     isDefault: r.bound === 'DEFAULT',
     bytes: Number(r.bytes),
   }))
+}
+
+/**
+ * The size function of a table's relations: on Citus, a distributed table's rows are in shards on the
+ * workers, and the coordinator's own relation is an empty shell.
+ */
+function sizeFunction(sql: Db, distributed: boolean) {
+  return sql(distributed ? 'citus_total_relation_size' : 'pg_total_relation_size')
 }
 
 function where(sql: Db, filter: RowFilter) {
@@ -69,9 +83,23 @@ export async function countRows(sql: Sql, schema: string, relation: string, filt
 }
 
 /**
+ * The statement that deletes at most `limit` rows of one partition matching `filter`. Rows are picked by
+ * `ctid`, unique within a partition, so any table is batched the same way whatever its primary key; a
+ * Citus shard's ctid means nothing on the coordinator, so a distributed partition is batched by `key`,
+ * its primary key, instead.
+ */
+function deleteStatement(sql: Db, schema: string, partition: string, filter: RowFilter, limit: number, key?: string[]) {
+  const rel = sql`${sql(schema)}.${sql(partition)}`
+  const picked = key ? sql`(${sql(key)})` : sql`ctid`
+  const pick = sql`select ${key ? sql(key) : sql`ctid`} from ${rel} where ${where(sql, filter)} limit ${limit}`
+  return key
+    ? sql`delete from ${rel} where ${picked} in (${pick})`
+    : sql`delete from ${rel} where ctid = any(array(${pick}))`
+}
+
+/**
  * Deletes at most `limit` rows of one partition matching `filter`, as one statement (its own short
- * transaction); returns how many went. Rows are picked by `ctid`, which is unique within a partition,
- * so any table is batched the same way whatever its primary key.
+ * transaction); returns how many went. `key`: see {@link deleteStatement}.
  */
 export async function deleteBatch(
   sql: Sql,
@@ -79,11 +107,36 @@ export async function deleteBatch(
   partition: string,
   filter: RowFilter,
   limit: number,
+  key?: string[],
 ): Promise<number> {
-  const rel = sql`${sql(schema)}.${sql(partition)}`
-  const result = await sql`
-    delete from ${rel} where ctid = any(array(select ctid from ${rel} where ${where(sql, filter)} limit ${limit}))`
+  const result = await sql`${deleteStatement(sql, schema, partition, filter, limit, key)}`
   return result.count
+}
+
+/**
+ * Plans the batch delete of {@link deleteBatch} without running it: throws what the database would refuse
+ * (Citus cannot plan some deletes), so that prune checks every delete before it drops a partition.
+ */
+export async function checkDeleteBatch(
+  sql: Sql,
+  schema: string,
+  partition: string,
+  filter: RowFilter,
+  limit: number,
+  key?: string[],
+): Promise<void> {
+  await sql`explain ${deleteStatement(sql, schema, partition, filter, limit, key)}`
+}
+
+/** The primary key columns of `schema.relation`, in order. */
+export async function primaryKey(sql: Sql, schema: string, relation: string): Promise<string[]> {
+  const rows = await sql<{ column: string }[]>`
+    select a.attname as column
+    from pg_index i cross join unnest(i.indkey) with ordinality k(attnum, n)
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+    where i.indisprimary and i.indrelid = to_regclass(format('%I.%I', ${schema}::text, ${relation}::text))
+    order by k.n`
+  return rows.map((r) => r.column)
 }
 
 export interface DropOptions {
@@ -134,9 +187,14 @@ export async function dropPartition(
 }
 
 /** Total size on disk (heap, indexes, TOAST) of a partitioned table's partitions, in bytes. */
-export async function tableBytes(sql: Sql, schema: string, table: PartitionedTable): Promise<number> {
+export async function tableBytes(
+  sql: Sql,
+  schema: string,
+  table: PartitionedTable,
+  distributed = false,
+): Promise<number> {
   const [row] = await sql<{ bytes: string | null }[]>`
-    select coalesce(sum(pg_total_relation_size(inhrelid)), 0) as bytes from pg_inherits
+    select coalesce(sum(${sizeFunction(sql, distributed)}(inhrelid)), 0) as bytes from pg_inherits
     where inhparent = to_regclass(format('%I.%I', ${schema}::text, ${table}::text))`
   return Number(row?.bytes ?? 0)
 }

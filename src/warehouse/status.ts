@@ -1,4 +1,5 @@
 /** The queries behind `status`: freshness per dataset, table sizes, credits, and the runs the health check reads. */
+import { distributedTables } from './citus.js'
 import type { Sql } from './connect.js'
 import { newestObservedAt } from './queries.js'
 
@@ -48,8 +49,33 @@ export interface TableStats {
   rows: number
   /** True when `rows` is `pg_class.reltuples` summed over partitions (as of the last ANALYZE). */
   estimated: boolean
-  /** `pg_total_relation_size` summed over partitions: data, indexes and TOAST. */
+  /** `pg_total_relation_size` summed over partitions: data, indexes and TOAST (on Citus, of every shard). */
   bytes: number
+}
+
+/**
+ * Size and row estimate of the distributed tables of `schema`, summed over their shards on every node of
+ * the Citus cluster: the coordinator's own relations of a distributed table are empty shells.
+ */
+async function clusterSizes(
+  sql: Sql,
+  schema: string,
+  tables: string[],
+): Promise<Map<string, { bytes: number; estimate: number }>> {
+  const rows = await sql<{ table: string; bytes: number; estimate: number }[]>`
+    select t.relname as table, sum(citus_total_relation_size(l.oid))::float8 as bytes,
+      sum((
+        select coalesce(sum(r.result::float8), 0)
+        from run_command_on_shards(l.oid::regclass, $$select greatest(reltuples, 0) from pg_class where oid = '%s'::regclass$$) r
+        where r.success
+      ))::float8 as estimate
+    from pg_class t join pg_namespace n on n.oid = t.relnamespace
+    cross join lateral (
+      select t.oid where t.relkind = 'r' union select relid from pg_partition_tree(t.oid) where isleaf
+    ) l(oid)
+    where n.nspname = ${schema} and t.relname = any(${sql.array(tables)}::text[]) and not t.relispartition
+    group by t.relname`
+  return new Map(rows.map((r) => [r.table, { bytes: r.bytes, estimate: r.estimate }]))
 }
 
 /** Rows and size of every table of the schema, partitions summed into their parent. */
@@ -65,6 +91,11 @@ export async function tableStats(sql: Sql, schema: string): Promise<TableStats[]
     join pg_class c on c.oid = p.oid
     where n.nspname = ${schema} and t.relkind in ('r', 'p') and not t.relispartition
     group by t.relname order by t.relname`
+  const distributed = await distributedTables(sql, schema)
+  if (distributed.size > 0) {
+    const cluster = await clusterSizes(sql, schema, [...distributed])
+    for (const t of tables) Object.assign(t, cluster.get(t.table))
+  }
   const stats: TableStats[] = []
   for (const t of tables) {
     const bytes = Number(t.bytes)

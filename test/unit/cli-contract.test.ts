@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { flags: string[]; args: string[] }> = {
     args: [],
   },
   load: { flags: [], args: ['file'] },
-  migrate: { flags: [], args: [] },
+  migrate: { flags: ['distributed'], args: [] },
   prune: { flags: ['datasets', 'dry-run', 'newer-than', 'older-than', 'run'], args: [] },
   query: {
     flags: ['asset', 'chart', 'currency', 'exchange', 'format', 'interval', 'limit', 'since', 'sql', 'symbol', 'until'],
