@@ -112,7 +112,7 @@ describe('migrate --distributed', () => {
   it('shards the fact tables and the dimensions by entity id, co-located, and keeps the bookkeeping local', async () => {
     const env = fresh(targets.citus, 'citus_migrate')
     const first = await ok(['migrate', '--distributed'], env)
-    expect(first.stdout.split('\n').slice(2)).toEqual([
+    expect(first.stdout.split('\n').filter((l) => !/^appl(y|ied) /i.test(l))).toEqual([
       'distributed asset_snapshots',
       'distributed assets',
       'distributed asset_history',
@@ -140,7 +140,7 @@ describe('migrate --distributed', () => {
     expect(new Set(rows.map((r) => r.colocation)).size).toBe(1)
     for (const table of BOOKKEEPING) expect(rows.map((r) => r.table)).not.toContain(table)
     const second = await ok(['migrate', '--distributed'], env)
-    expect(second.stdout.split('\n')[1]).toBe(
+    expect(second.stdout.split('\n').at(-2)).toBe(
       'Already distributed: 7 tables sharded by entity id on the Citus cluster.',
     )
   })
@@ -268,7 +268,7 @@ describe('the core commands on Citus give the answers of a single server', () =>
     const snapshots = tables(status.citus).find((t) => t.table === 'asset_snapshots')!
     expect(snapshots.bytes).toBe(cluster!.bytes)
     expect(snapshots.bytes).toBeGreaterThan(cluster!.shells)
-  })
+  }, 180_000)
 })
 
 describe('prune on Citus does what it does on a single server', () => {
@@ -324,5 +324,5 @@ describe('prune on Citus does what it does on a single server', () => {
 
     expect(await compare(async () => ['--newer-than', '5h', '--dry-run'])).toMatchObject({ rows: 5 * ASSETS })
     expect(await compare(async () => ['--newer-than', '5h'])).toMatchObject({ rows: 5 * ASSETS, left: 31 * ASSETS })
-  })
+  }, 180_000)
 })
