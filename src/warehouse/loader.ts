@@ -69,12 +69,15 @@ function toText(cell: string | number | boolean | null | undefined): string | nu
  */
 export const LAST_SEEN_RESOLUTION = '1 hour'
 
-/** The `where` of a dimension upsert: true only when the update would change something worth a row version. */
+/**
+ * The `where` of a dimension upsert: true only when the update would change something worth a row version.
+ * Immutable operators only (a difference of times, not time + interval): Citus refuses others there.
+ */
 function changed(fields: readonly string[]): string {
   const differs = fields.map((f) => `excluded.${f} is distinct from d.${f}`).join(' or ')
   return `(excluded.last_seen_at >= d.last_seen_at and (${differs}))
        or excluded.first_seen_at < d.first_seen_at
-       or excluded.last_seen_at > d.last_seen_at + interval '${LAST_SEEN_RESOLUTION}'`
+       or excluded.last_seen_at - d.last_seen_at > interval '${LAST_SEEN_RESOLUTION}'`
 }
 
 async function upsertAssets(sql: Db, schema: string, assets: Asset[], observedAt: string): Promise<void> {
