@@ -128,7 +128,11 @@ export async function migrate(warehouse: Warehouse, migrations?: Migration[]): P
   if (!access.hasMigrationsTable) {
     await sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtext(${lockKey(schema)}))`
-      if (!access.schemaExists) await tx.unsafe(`create schema if not exists "${schema}"`)
+      // Read from the catalogs, not by IF NOT EXISTS: that consults caches this transaction filled before it
+      // waited for the lock, so a schema another process made meanwhile failed with 23505.
+      const [made] = await tx<{ schema: boolean }[]>`
+        select exists (select 1 from pg_namespace where nspname = ${schema}) as schema`
+      if (!made?.schema) await tx.unsafe(`create schema "${schema}"`)
       await tx.unsafe(`create table if not exists "${schema}".schema_migrations (
         version int primary key, name text not null, checksum text not null, applied_at timestamptz not null default now())`)
     })

@@ -45,21 +45,24 @@ describe.each([
 describe('PostgreSQL 11', () => {
   let server: PostgresMajor
   let admin: postgres.Sql
+  let api: FixtureServer
 
   beforeAll(async () => {
     server = await startPostgresMajor('pg11')
     admin = postgres(server.url, { max: 1, onnotice: () => {} })
+    api = await startFixtureServer({ now: () => FIXED_NOW })
   })
   afterAll(async () => {
     await admin?.end()
+    await api?.close()
     await server?.stop()
   })
 
-  it.each([['migrate'], ['run', '--demo'], ['status'], ['query'], ['prune', '--older-than', '30d']])(
+  it.each([['migrate'], ['run'], ['status'], ['query'], ['prune', '--older-than', '30d']])(
     '%s exits 78 naming the version needed, and creates nothing',
     async (...args) => {
       const schema = uniqueSchema('pg11')
-      const r = await runCli(args, { env: { DATABASE_URL: server.url, CRYPTO_ETL_SCHEMA: schema } })
+      const r = await runCli(args, { env: coreTarget(admin, server.url, schema, api).env })
       expect(r.code).toBe(78)
       const port = new URL(server.url).port
       expect(r.stderr).toBe(
