@@ -89,16 +89,42 @@ export async function prepareTarget(target: Target, label: string, apiUrl?: stri
   return { target, schema, env, dir, appName, query, count }
 }
 
-/** The error block of stderr: from the first `Error: ` line to the end (log lines may come before it). */
+/**
+ * The error block of stderr: from the first `Error: ` line to the end (log lines may come before it). Under
+ * `--log-format json`, where every line is an object, the error line's `msg` and `hint` as the same two lines.
+ */
 export function errorBlock(stderr: string): string[] {
   const lines = stderr.trimEnd().split('\n')
+  const objects = jsonLines(lines)
+  if (objects) {
+    const error = objects.find((o) => o.level === 'error' && typeof o.exit_code === 'number')
+    return error ? [`Error: ${String(error.msg)}`, ...(error.hint ? [String(error.hint)] : [])] : []
+  }
   const start = lines.findIndex((l) => l.startsWith('Error: ') || l.startsWith(' ›   Error: '))
   return start === -1 ? [] : lines.slice(start)
 }
 
-/** Exit `code`, an error of one or two lines on stderr, no stack trace anywhere. */
+/** Every line parsed as a JSON object, or undefined when any line is not one (text logs). */
+function jsonLines(lines: string[]): Record<string, unknown>[] | undefined {
+  const objects: Record<string, unknown>[] = []
+  for (const line of lines.filter((l) => l !== '')) {
+    try {
+      objects.push(JSON.parse(line) as Record<string, unknown>)
+    } catch {
+      return undefined
+    }
+  }
+  return objects.length > 0 ? objects : undefined
+}
+
+/**
+ * Exit `code`, an error of one or two lines on stderr (under JSON logs: one error line carrying `code` as its
+ * `exit_code`), no stack trace anywhere.
+ */
 export function expectCleanFailure(r: CliResult, code: number): string[] {
   expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toMatchObject({ code, signal: null })
+  const json = jsonLines(r.stderr.trimEnd().split('\n'))
+  if (json) expect(json.filter((o) => o.level === 'error').at(-1)?.exit_code, r.stderr).toBe(code)
   const block = errorBlock(r.stderr)
   expect(block.length, r.stderr).toBeGreaterThanOrEqual(1)
   expect(block.length, r.stderr).toBeLessThanOrEqual(2)
