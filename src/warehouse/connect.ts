@@ -164,8 +164,20 @@ function preparesStatements(settings: Settings): boolean {
   return settings.database.kind === 'url' && new URL(settings.database.url).searchParams.get('prepare') === 'true'
 }
 
+/**
+ * Seconds to wait for a server to answer: the caller's, else the URL's `connect_timeout` (as libpq: at
+ * least 2; 0 means the default here, not forever, so a cron job cannot hang), else 5.
+ */
+function connectTimeoutOf(settings: Settings, options: ConnectOptions): number {
+  if (options.connectTimeoutSeconds !== undefined) return options.connectTimeoutSeconds
+  const db = settings.database
+  const fromUrl =
+    db.kind === 'url' ? Number(new URL(db.url).searchParams.get('connect_timeout') ?? Number.NaN) : Number.NaN
+  return Number.isInteger(fromUrl) && fromUrl > 0 ? Math.max(fromUrl, 2) : 5
+}
+
 function serverOptions(settings: Settings, options: ConnectOptions): Options {
-  const connectTimeout = options.connectTimeoutSeconds ?? 5
+  const connectTimeout = connectTimeoutOf(settings, options)
   const common: Options & { socket?: ReturnType<typeof tcpWithoutDelay> } = {
     max: options.max ?? 4,
     connect_timeout: connectTimeout,
@@ -282,7 +294,7 @@ export async function connectWarehouse(settings: Settings, options: ConnectOptio
     { openSession: () => sessions.open() },
   )
   // A little over the connect timeout, so that a plain timeout reports itself first.
-  await checkReachable(warehouse, settings, (options.connectTimeoutSeconds ?? 5) + 2)
+  await checkReachable(warehouse, settings, connectTimeoutOf(settings, options) + 2)
   return warehouse
 }
 

@@ -3,6 +3,7 @@
  * test/helpers/tls-cluster.ts): sslmode require/verify-ca/verify-full, root and client certificates from
  * the URL or the PGSSL* variables, libpq's client parameters kept from the server, and the hints.
  */
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toEtlError } from '../../src/base-command.js'
 import { resolveSettings } from '../../src/config/settings.js'
@@ -237,6 +238,25 @@ describe("libpq's client parameters", () => {
       ssl: true,
       app: 'etl-nightly',
     })
+  })
+
+  it('connect_timeout is honoured: a peer that never answers is given up on after it, not after the default 5 s', async () => {
+    const sockets = new Set<Socket>()
+    const peer = createServer((socket) => sockets.add(socket))
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
+    const { port } = peer.address() as AddressInfo
+    try {
+      const started = performance.now()
+      const refused = await refusal({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/x?connect_timeout=2` })
+      const seconds = (performance.now() - started) / 1000
+      expect(refused.exitCode).toBe(74)
+      expect(refused.message).toMatch(/no answer from 127\.0\.0\.1:\d+ in time \(CONNECT_TIMEOUT\)\.$/)
+      expect(seconds).toBeGreaterThanOrEqual(1.9)
+      expect(seconds).toBeLessThan(4.5)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => peer.close(resolve))
+    }
   })
 
   it('with a key passphrase in the URL: the passphrase never shows in a message', async () => {
