@@ -220,7 +220,18 @@ function serverTls(settings: Settings): TlsParams {
 function serverClient(settings: Settings, options: ConnectOptions, overrides: Options = {}): Sql {
   const all = { ...serverOptions(settings, options), ...overrides }
   // libpq's client-side parameters leave the URL: postgres.js would send them to the server as settings.
-  return settings.database.kind === 'url' ? postgres(splitLibpqUrl(settings.database.url).url, all) : postgres(all)
+  return settings.database.kind === 'url' ? postgres(withoutPoolerHints(settings.database.url), all) : postgres(all)
+}
+
+/**
+ * The URL postgres.js is given: without libpq's client parameters (tls.ts) or `pgbouncer=true`, which
+ * connection strings for Prisma carry (Supabase, Neon) and which needs nothing here: statements are never
+ * prepared by name unless asked. postgres.js would send either to the server as a setting.
+ */
+function withoutPoolerHints(url: string): string {
+  const parsed = new URL(splitLibpqUrl(url).url)
+  parsed.searchParams.delete('pgbouncer')
+  return parsed.toString()
 }
 
 /**
@@ -406,8 +417,12 @@ export function toDatabaseError(error: unknown, secrets: readonly string[], cont
   // postgres.js words its connect timeout as "write CONNECT_TIMEOUT host:port".
   const message = (err.message ?? String(error)).replace(/^write CONNECT_TIMEOUT (.+)$/, 'no answer from $1 in time')
   const detail = maskSecrets(message, secrets)
+  const refused = /unsupported startup parameter: (\S+)/.exec(message)?.[1]
   const hint =
     tlsHint(err.code, message) ??
+    (refused
+      ? `A connection pooler refused the setting ${refused}: remove it from --database-url / DATABASE_URL.`
+      : undefined) ??
     (isConnectionError(error)
       ? 'Check that the server is running and --database-url / DATABASE_URL (or PGHOST) points at it.'
       : undefined)

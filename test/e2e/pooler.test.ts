@@ -63,4 +63,21 @@ describe.each(['session', 'transaction'] as PoolMode[])('through pgbouncer in %s
     expect(await t.count('asset_history', "asset_id = 'ethereum'")).toBe(240)
     expect(errorLines(a.stderr + b.stderr)).toEqual([])
   })
+
+  it('takes a URL carrying pgbouncer=true and application_name, and names a setting the pooler refuses', async () => {
+    const t = prepare(pooler, api, `${mode}_params`)
+    const url = new URL(pooler.url)
+    url.searchParams.set('pgbouncer', 'true')
+    url.searchParams.set('application_name', 'etl-cron')
+    const migrated = await runCli(['migrate'], { env: { ...t.env, DATABASE_URL: url.toString() } })
+    expect(migrated.code, migrated.stderr).toBe(0)
+    const refused = new URL(pooler.url)
+    refused.searchParams.set('options', '-c work_mem=8MB')
+    const r = await runCli(['status'], { env: { ...t.env, DATABASE_URL: refused.toString() } })
+    expect(r.code).toBe(74)
+    expect(r.stderr).toBe(
+      `Error: Cannot reach the database at 127.0.0.1:${pooler.port}/test: unsupported startup parameter: options (08P01).\n` +
+        'A connection pooler refused the setting options: remove it from --database-url / DATABASE_URL.\n',
+    )
+  })
 })
