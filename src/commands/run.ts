@@ -1,3 +1,4 @@
+import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { type RunResult, runSnapshot } from '../pipeline/run.js'
 import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
@@ -16,7 +17,14 @@ export default class Run extends BaseCommand<typeof Run> {
     '<%= config.bin %> run --assets bitcoin,ethereum --env-file ~/.config/crypto-etl/env',
     '<%= config.bin %> run --datasets markets --markets-exchange binance',
   ]
-  static override flags = selectionFlags
+  static override flags = {
+    ...selectionFlags,
+    // Only recorded (etl_runs.args): status --max-age watches the datasets of scheduled runs, not ad-hoc ones.
+    scheduled: Flags.boolean({
+      summary:
+        'Mark this run as one of the schedule (the lines `schedule` writes have it): status --max-age watches their datasets.',
+    }),
+  }
 
   async run(): Promise<RunResult> {
     const demo = this.flags.demo

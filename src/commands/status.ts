@@ -1,30 +1,40 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { ExitCode } from '../errors.js'
-import { durationFlag, MAX_COUNT } from '../flags.js'
+import { durationFlag, listFlag, MAX_COUNT } from '../flags.js'
 import { getStatus, type StatusResult } from '../pipeline/status.js'
 import { colorEnabled } from '../ui/format.js'
 import { renderStatus } from '../ui/status.js'
+import { DATASET_NAMES } from '../warehouse/status.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show how fresh each dataset is, the last runs, table sizes and credits used this month.'
   static override description =
-    'With --max-age it is a health check: exit 0 when every scheduled dataset (one a `run` or `load` of the last day loaded) is newer than the maximum age and the last run succeeded; otherwise exit 1 with one line per problem on stderr.'
+    'With --max-age it is a health check: exit 0 when every scheduled dataset is newer than the maximum age and the last scheduled run succeeded; otherwise exit 1 with one line per problem on stderr. Scheduled means loaded by the runs `schedule` installs (`run --scheduled`) in the last 7 days; ad-hoc runs are not judged. Without any scheduled run, every `run` or `load` of the day before the newest counts. --datasets names the datasets to watch instead.'
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status --max-age 15m',
     '<%= config.bin %> status --max-age 15m --json',
+    '<%= config.bin %> status --max-age 1h --datasets assets,rates',
   ]
   static override flags = {
     'max-age': durationFlag({
       summary: 'Health check: fail (exit 1) when scheduled data is older than this, e.g. 15m.',
     }),
     runs: Flags.integer({ summary: 'How many recent runs to list.', default: 5, min: 1, max: MAX_COUNT }),
+    datasets: listFlag(DATASET_NAMES)({
+      summary: `Watch these datasets (${DATASET_NAMES.join(',')}) instead of those the scheduled runs load.`,
+      helpValue: '<list>',
+    }),
   }
 
   async run(): Promise<StatusResult> {
     const warehouse = await this.openWarehouse({ read: true })
-    const result = await getStatus(warehouse, { maxAgeMs: this.flags['max-age'], runs: this.flags.runs })
+    const result = await getStatus(warehouse, {
+      maxAgeMs: this.flags['max-age'],
+      runs: this.flags.runs,
+      datasets: this.flags.datasets,
+    })
     this.log(renderStatus(result, { color: colorEnabled() }))
     if (result.health && !result.health.healthy) {
       // Unhealthy is an answer, not a crash: the report (or --json object) stays on stdout, exit 1, no stack.

@@ -5,6 +5,9 @@ import type { ScheduleRequest } from './schedule-types.js'
 
 const SECRET_FLAGS = ['--api-key', '--database-url', '--env-file']
 
+/** The flag of `run` that marks the runs of the schedule (recorded in `etl_runs.args`). */
+export const SCHEDULED_FLAG = '--scheduled'
+
 /**
  * Checks the flags given after `--` for `run` and takes `--datasets` out of them (each cadence group gets
  * its own). @throws UsageError for newlines or control characters, and for secrets, which belong in the
@@ -36,9 +39,12 @@ export function splitRunArgs(args: readonly string[]): { datasets?: string; rest
   return { datasets, rest }
 }
 
-/** The command one group runs: node, the CLI, `run --datasets <its datasets>`, the forwarded settings, the flags after `--`. */
+/**
+ * The command one group runs: node, the CLI, `run --datasets <its datasets> --scheduled` (so `status`
+ * tells its runs from ad-hoc ones), the forwarded settings, the flags after `--`.
+ */
 export function runArgv(request: ScheduleRequest, datasets: readonly SnapshotDataset[]): string[] {
-  const argv = [request.node, request.cli, 'run', '--datasets', datasets.join(',')]
+  const argv = [request.node, request.cli, 'run', '--datasets', datasets.join(','), SCHEDULED_FLAG]
   argv.push(...(request.forwarded ?? []), ...request.runArgs)
   return argv
 }

@@ -5,6 +5,7 @@
 import { formatDuration } from '../config/time.js'
 import type { Warehouse } from '../warehouse/connect.js'
 import { recentRuns } from '../warehouse/queries.js'
+import { SCHEDULED_FLAG } from './schedule-run-args.js'
 import {
   creditsSince,
   DATASET_TABLES,
@@ -12,14 +13,22 @@ import {
   type LoadingRun,
   newestPerDataset,
   recentLoadingRuns,
+  recentRunsWithFlag,
   type TableStats,
   tableStats,
 } from '../warehouse/status.js'
 
-/** Commands whose runs load snapshots on a schedule: their datasets are the ones the health check watches. */
+/** Scheduled runs (`run --scheduled`, as `schedule` writes them) of this long before now are judged. */
+export const SCHEDULED_RUNS_WINDOW_MS = 7 * 86_400_000
+/** Without scheduled runs: commands whose runs load snapshots, and how far back from the newest one they count. */
 export const LOADING_COMMANDS = ['run', 'load'] as const
-/** A dataset is scheduled when a loading run in the day before the newest one loaded it. */
 export const SCHEDULE_WINDOW_MS = 86_400_000
+
+/**
+ * Which runs the health check judges: those of the schedule; or, with none in the last 7 days, every
+ * `run`/`load` of the day before the newest one; `--datasets` narrows either to the datasets named.
+ */
+export type WatchedBy = 'scheduled runs' | 'recent runs'
 
 export interface DatasetStatus {
   dataset: DatasetName
@@ -27,7 +36,7 @@ export interface DatasetStatus {
   /** Newest `observed_at` (history: newest point `ts`), null when empty. */
   newest: Date | null
   ageMs: number | null
-  /** Loaded by a recent `run` or `load`, so watched by `--max-age`. */
+  /** Watched by `--max-age`: loaded by a scheduled run (see {@link WatchedBy}), or named in `--datasets`. */
   scheduled: boolean
 }
 
@@ -62,6 +71,8 @@ export interface StatusResult {
   runs: RunRow[]
   tables: TableStats[]
   credits: { since: Date; used: number }
+  /** The runs whose datasets are watched and whose outcome is judged. */
+  watchedBy: WatchedBy
   /** Present when a maximum age was given. */
   health?: Health
 }
@@ -73,6 +84,8 @@ export interface StatusOptions {
   maxAgeMs?: number
   /** How many recent runs to list (default 5). */
   runs?: number
+  /** Watch these datasets (and the runs that load them) instead of those the runs loaded. */
+  datasets?: readonly DatasetName[]
 }
 
 function oneLine(text: string): string {
@@ -125,10 +138,19 @@ export async function getStatus(warehouse: Warehouse, options: StatusOptions = {
   const runs = (await recentRuns(sql, { limit: options.runs ?? 5 })) as unknown as RunRow[]
   const tables = await tableStats(sql, schema)
   const credits = { since: monthStart, used: await creditsSince(sql, monthStart) }
-  const result: StatusResult = { schema, database: warehouse.kind, now, datasets, runs, tables, credits }
-  const loading = await recentLoadingRuns(sql, LOADING_COMMANDS, SCHEDULE_WINDOW_MS)
-  const scheduled = new Set(loading.flatMap((r) => r.datasets))
+  const scheduledRuns = await recentRunsWithFlag(
+    sql,
+    SCHEDULED_FLAG,
+    new Date(now.getTime() - SCHEDULED_RUNS_WINDOW_MS),
+  )
+  const watchedBy: WatchedBy = scheduledRuns.length > 0 ? 'scheduled runs' : 'recent runs'
+  const judged =
+    scheduledRuns.length > 0 ? scheduledRuns : await recentLoadingRuns(sql, LOADING_COMMANDS, SCHEDULE_WINDOW_MS)
+  const named = options.datasets
+  const loading = named ? judged.filter((r) => r.datasets.some((d) => named.includes(d as DatasetName))) : judged
+  const scheduled = new Set<string>(named ?? judged.flatMap((r) => r.datasets))
   for (const d of datasets) d.scheduled = scheduled.has(d.dataset)
+  const result: StatusResult = { schema, database: warehouse.kind, now, datasets, runs, tables, credits, watchedBy }
   if (options.maxAgeMs !== undefined) {
     result.health = checkHealth(loading, datasets, now, options.maxAgeMs)
   }

@@ -23,6 +23,9 @@ export function renderStatus(result: StatusResult, options: { color?: boolean } 
       ],
       result.datasets,
     ),
+    result.watchedBy === 'scheduled runs'
+      ? 'Scheduled: loaded by the runs of the schedule (run --scheduled) in the last 7 days.'
+      : 'Scheduled: loaded by any run or load in the day before the newest (no run --scheduled in 7 days).',
     '',
     'Last runs',
     result.runs.length === 0

@@ -12,6 +12,7 @@ export const DATASET_TABLES = {
   history: 'asset_history',
 } as const
 export type DatasetName = keyof typeof DATASET_TABLES
+export const DATASET_NAMES = Object.keys(DATASET_TABLES) as DatasetName[]
 
 /**
  * The newest point of `asset_history` (by `ts`). Its primary key starts with asset_id, so instead of a
@@ -124,6 +125,17 @@ export interface LoadingRun {
   started_at: Date
   datasets: string[]
   error: string | null
+}
+
+/**
+ * The non-skipped runs started with `flag` among their arguments (`etl_runs.args`) since `since`, newest
+ * first: the runs of the schedule.
+ */
+export async function recentRunsWithFlag(sql: Sql, flag: string, since: Date): Promise<LoadingRun[]> {
+  return sql<LoadingRun[]>`
+    select run_id::float8 as run_id, command, status, started_at, datasets, error from etl_runs
+    where started_at >= ${since} and status <> 'skipped' and ${flag} = any(args)
+    order by started_at desc, run_id desc`
 }
 
 /**

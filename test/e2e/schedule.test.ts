@@ -87,7 +87,7 @@ describe('schedule --format cron', () => {
     const fields = line!.split(' ')
     expect(fields.slice(0, 5).join(' ')).toMatch(/^(\*\/5|[1-4]-59\/5) \* \* \* \*$/)
     expect(fields.slice(5).join(' ')).toBe(
-      `CRYPTO_ETL_ENV_FILE=${envFile} ${process.execPath} ${CLI} run --datasets assets,exchanges,rates --log-format json >> ${home}/.local/state/crypto-etl/cron.log 2>&1`,
+      `CRYPTO_ETL_ENV_FILE=${envFile} ${process.execPath} ${CLI} run --datasets assets,exchanges,rates --scheduled --log-format json >> ${home}/.local/state/crypto-etl/cron.log 2>&1`,
     )
     expect(r.stderr).toContain('  total 328,320 a month: the Professional plan (675,000) covers it.')
     expect(r.stderr).toContain("warn: 328,320 credits a month exceeds CoinCap's free tier (4,000)")
@@ -225,7 +225,7 @@ describe('schedule --format systemd', () => {
     )
     expect(r.code, r.stderr).toBe(0)
     const execStart = r.stdout.match(/^ExecStart=(.*)$/m)![1]!
-    expect(execStart).toBe(`${process.execPath} ${CLI} run --datasets assets,exchanges,rates --demo`)
+    expect(execStart).toBe(`${process.execPath} ${CLI} run --datasets assets,exchanges,rates --scheduled --demo`)
     expect(r.stdout.match(/^Environment.*$/gm)).toEqual([`Environment=CRYPTO_ETL_ENV_FILE=${envFile}`])
     // What systemd --user does: the words of ExecStart (all plain here), Environment=, no PATH to rely on.
     const [node, ...args] = execStart.split(' ')

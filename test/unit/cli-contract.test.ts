@@ -38,11 +38,12 @@ const COMMANDS: Record<string, { flags: string[]; args: string[] }> = {
       'markets-exchange',
       'markets-limit',
       'markets-quote',
+      'scheduled',
     ],
     args: [],
   },
   schedule: { flags: ['budget', 'dataset-every', 'every', 'force', 'format', 'init', 'install', 'log-file'], args: [] },
-  status: { flags: ['max-age', 'runs'], args: [] },
+  status: { flags: ['datasets', 'max-age', 'runs'], args: [] },
 }
 
 const GLOBAL_FLAGS = [

@@ -141,7 +141,7 @@ describe('the crontab block', () => {
         BEGIN,
         SETTINGS,
         '# assets,exchanges,rates every 5m: ~38 CoinCap credits a run, ~328,320 a month (typical sizes)',
-        `4-59/5 * * * * ${CRON_CMD} --datasets assets,exchanges,rates ${CRON_TAIL}`,
+        `4-59/5 * * * * ${CRON_CMD} --datasets assets,exchanges,rates --scheduled ${CRON_TAIL}`,
         '# Total: ~328,320 CoinCap credits a month (the Professional plan covers it)',
         '# END crypto-etl',
         '',
@@ -156,11 +156,11 @@ describe('the crontab block', () => {
         BEGIN,
         SETTINGS,
         '# assets every 5m: ~19 CoinCap credits a run, ~164,160 a month (typical sizes)',
-        `3-59/5 * * * * ${CRON_CMD} --datasets assets ${CRON_TAIL}`,
+        `3-59/5 * * * * ${CRON_CMD} --datasets assets --scheduled ${CRON_TAIL}`,
         '# rates every 15m: ~8 CoinCap credits a run, ~23,040 a month (typical sizes)',
-        `12-59/15 * * * * ${CRON_CMD} --datasets rates ${CRON_TAIL}`,
+        `12-59/15 * * * * ${CRON_CMD} --datasets rates --scheduled ${CRON_TAIL}`,
         '# exchanges every 1h: ~11 CoinCap credits a run, ~7,920 a month (typical sizes)',
-        `24 * * * * ${CRON_CMD} --datasets exchanges ${CRON_TAIL}`,
+        `24 * * * * ${CRON_CMD} --datasets exchanges --scheduled ${CRON_TAIL}`,
         '# Total: ~195,120 CoinCap credits a month (the Growth plan covers it)',
         '# END crypto-etl',
         '',
@@ -189,13 +189,15 @@ describe('the crontab block', () => {
   it('quotes flags after -- for the shell and escapes % for cron', () => {
     const crontab = cronOf({ every: 15 * M, datasets: ['markets'], runArgs: ['--markets-exchange', "it's 100% $HOME"] })
     expect(crontab.split('\n')[3]).toBe(
-      `6-59/15 * * * * ${CRON_CMD} --datasets markets --markets-exchange 'it'\\''s 100\\% $HOME' ${CRON_TAIL}`,
+      `6-59/15 * * * * ${CRON_CMD} --datasets markets --scheduled --markets-exchange 'it'\\''s 100\\% $HOME' ${CRON_TAIL}`,
     )
   })
 
   it('pipes output to logger for syslog, in text log lines', () => {
     const line = cronOf({ every: 60 * M, log: 'syslog' }).split('\n')[3]
-    expect(line).toBe(`59 * * * * ${CRON_CMD} --datasets assets,exchanges,rates 2>&1 | /usr/bin/logger -t crypto-etl`)
+    expect(line).toBe(
+      `59 * * * * ${CRON_CMD} --datasets assets,exchanges,rates --scheduled 2>&1 | /usr/bin/logger -t crypto-etl`,
+    )
   })
 
   it("keeps the user's --log-format and passes schedule's own settings on", () => {
@@ -203,7 +205,7 @@ describe('the crontab block', () => {
       '\n',
     )[3]
     expect(line).toBe(
-      `59 * * * * ${CRON_CMD} --datasets assets,exchanges,rates --schema market --log-format text >> /home/ann/.local/state/crypto-etl/cron.log 2>&1`,
+      `59 * * * * ${CRON_CMD} --datasets assets,exchanges,rates --scheduled --schema market --log-format text >> /home/ann/.local/state/crypto-etl/cron.log 2>&1`,
     )
   })
 
@@ -248,7 +250,7 @@ describe('systemd units', () => {
           '',
           '[Service]',
           'Type=oneshot',
-          `ExecStart=${CMD} --datasets assets,exchanges,rates`,
+          `ExecStart=${CMD} --datasets assets,exchanges,rates --scheduled`,
           'Environment=CRYPTO_ETL_ENV_FILE=/home/ann/.config/crypto-etl/env',
           'TimeoutStartSec=4m30s',
           'SyslogIdentifier=crypto-etl',
@@ -309,7 +311,7 @@ describe('systemd units', () => {
     })
     const lines = units![0]!.text.split('\n')
     expect(lines[6]).toBe(
-      `ExecStart=${CMD} --datasets markets --markets-exchange "it's 100%% $$HOME" "a\\"b\\\\c" --log-format json`,
+      `ExecStart=${CMD} --datasets markets --scheduled --markets-exchange "it's 100%% $$HOME" "a\\"b\\\\c" --log-format json`,
     )
     expect(lines[9]).toBe('StandardOutput=append:/home/ann/.local/state/crypto-etl/cron.log')
   })
