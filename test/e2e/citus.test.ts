@@ -14,6 +14,7 @@ import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { type HistoryServer, startHistoryServer } from '../helpers/history-server.js'
 import { uniqueSchema } from '../helpers/warehouse.js'
 
+const API_KEY = 'citus-test-key-5521'
 const HOUR = 3_600_000
 /** Three days of hourly snapshots of 20 assets, at half past each hour so no row sits near a cutoff. */
 const HOURS = 72
@@ -44,7 +45,9 @@ beforeAll(async () => {
   history = await startHistoryServer()
   work = await mkdtemp(join(tmpdir(), 'crypto-etl-citus-'))
   landing = join(work, 'landing.ndjson')
-  const extracted = await runCli(['extract', '--demo', '--datasets', 'assets,exchanges,markets,rates', '-o', landing])
+  const extracted = await runCli(['extract', '--datasets', 'assets,exchanges,markets,rates', '-o', landing], {
+    env: { COINCAP_API_URL: history.url, COINCAP_API_KEY: API_KEY },
+  })
   expect(extracted.code).toBe(0)
 })
 
@@ -65,7 +68,7 @@ function fresh(t: Target, label: string): Record<string, string> {
     DATABASE_URL: t.url,
     CRYPTO_ETL_SCHEMA: schema,
     COINCAP_API_URL: history.url,
-    COINCAP_API_KEY: 'citus-test-key-5521',
+    COINCAP_API_KEY: API_KEY,
     CRYPTO_ETL_API_RETRIES: '0',
   }
 }
@@ -245,7 +248,7 @@ describe('the core commands on Citus give the answers of a single server', () =>
     ])
     expect(JSON.parse(h.citus.stdout)).toEqual(JSON.parse(h.single.stdout))
     expect(JSON.parse(h.citus.stdout)).toHaveLength(31 * 24)
-    await both(['run', '--demo'])
+    await both(['run'])
 
     for (const table of [...FACT_TABLES, 'assets', 'exchanges', 'etl_runs', 'backfill_windows']) {
       const counts = [
@@ -277,12 +280,12 @@ describe('prune on Citus does what it does on a single server', () => {
     const now = Date.now()
     for (const kind of ['single', 'citus'] as const) {
       await seed(targets[kind], schemaOf(env[kind]), now)
-      await ok(['run', '--demo'], env[kind])
+      await ok(['run'], env[kind])
     }
     const runId = async (kind: Kind) => {
       const { sql } = targets[kind]
       const [row] = await sql<{ id: number }[]>`
-        select run_id::int as id from ${sql(schemaOf(env[kind]))}.etl_runs where command = 'run --demo'`
+        select run_id::int as id from ${sql(schemaOf(env[kind]))}.etl_runs where command = 'run'`
       return String(row!.id)
     }
     /** The prune's JSON without sizes and times (a cluster's sizes differ), and the rows left. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toEtlError } from '../../src/base-command.js'
 import { resolveSettings } from '../../src/config/settings.js'
 import { connectWarehouse } from '../../src/warehouse/connect.js'
+import { startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { startTlsCluster, type TlsCluster } from '../helpers/tls-cluster.js'
@@ -276,9 +277,12 @@ describe("libpq's client parameters", () => {
 })
 
 describe('every command over verify-full', () => {
-  it('migrate, run --demo, query latest, status and prune --run work over TLS with a client certificate', async () => {
+  it('migrate, run, query latest, status and prune --run work over TLS with a client certificate', async () => {
     await cluster.serveCertificateFor('localhost')
+    const api = await startFixtureServer()
     const env = {
+      COINCAP_API_URL: api.url,
+      COINCAP_API_KEY: 'tls-test-key-3391',
       DATABASE_URL: url('localhost', {
         sslmode: 'verify-full',
         sslrootcert: cluster.files.ca,
@@ -289,7 +293,7 @@ describe('every command over verify-full', () => {
     }
     for (const args of [
       ['migrate'],
-      ['run', '--demo'],
+      ['run'],
       ['query', 'latest', '--limit', '3'],
       ['status'],
       ['prune', '--run', '1'],
@@ -297,6 +301,7 @@ describe('every command over verify-full', () => {
       const result = await runCli(args, { env })
       expect({ args, code: result.code, stderr: result.stderr }).toMatchObject({ args, code: 0 })
     }
+    await api.close()
     const latest = await runCli(['query', 'latest', '--json'], { env })
     expect(JSON.parse(latest.stdout)).toMatchObject({ report: 'latest', rows: [] })
   })
