@@ -8,7 +8,7 @@ import type { CoincapClient } from './coincap/index.js'
 import { resolveSettings, type Settings } from './config/settings.js'
 import { ApiAuthError, ConfigError, EtlError, ExitCode, InterruptedError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
-import { maskArgs, maskSecrets } from './secrets.js'
+import { maskArgs, maskSecrets, maskWrites } from './secrets.js'
 import { assertPrivileges, inspectAccess } from './warehouse/access.js'
 import {
   connectWarehouse,
@@ -110,6 +110,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       settingsFileOptional: (this.ctor as typeof BaseCommand).settingsFileOptional,
     })
     setRunArgs(maskArgs(this.argv, this.settings.secrets))
+    if (process.env.NODE_DEBUG) maskWrites(process.stderr, this.settings.secrets)
     this.logger = createLogger({
       format: this.settings.logFormat,
       level: this.settings.verbose ? 'verbose' : this.settings.quiet ? 'quiet' : 'normal',

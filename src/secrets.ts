@@ -2,9 +2,27 @@
 
 const MASK = '***'
 
-/** Replaces every occurrence of each secret (and its URL-encoded form) in `text` with `***`. */
+/** A Postgres URL in running text: up to the next space or quote. */
+const POSTGRES_URL_IN_TEXT = /\bpostgres(?:ql)?:\/\/[^\s'"`]*/gi
+
+/**
+ * `url` with everything between the user name and the last `@` as `***`: the password, however it was
+ * written (a password holding `@` or `/` unencoded is not where a URL parser would look for it).
+ */
+function maskUrlPassword(url: string): string {
+  const at = url.lastIndexOf('@')
+  const start = url.indexOf('//') + 2
+  if (at < start) return url
+  const colon = url.indexOf(':', start)
+  return colon === -1 || colon > at ? url : `${url.slice(0, colon + 1)}${MASK}${url.slice(at)}`
+}
+
+/**
+ * Replaces every occurrence of each secret (and its URL-encoded form) in `text` with `***`, and the password
+ * of any Postgres URL in it (such as one given where an argument was expected, which no setting holds).
+ */
 export function maskSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text
+  let out = text.replace(POSTGRES_URL_IN_TEXT, maskUrlPassword)
   for (const secret of secrets) {
     // Very short "secrets" would mask ordinary words; real keys and passwords are longer.
     if (!secret || secret.length < 3) continue
@@ -61,4 +79,17 @@ export function maskArgs(args: readonly string[], secrets: readonly (string | un
 /** A URL argument with its password masked; one that does not parse is hidden whole (it may hold a password). */
 function maskUrlArg(value: string, secrets: readonly (string | undefined)[]): string {
   return maskSecrets(maskUrl(value), secrets)
+}
+
+/**
+ * Masks `secrets` in everything written to `stream` from now on. For output crypto-etl does not write
+ * itself: Node's own debug lines (NODE_DEBUG=http,net) print each request's headers, the API key among them.
+ */
+export function maskWrites(stream: NodeJS.WriteStream, secrets: readonly string[]): void {
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean
+  stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+    write(
+      typeof chunk === 'string' || Buffer.isBuffer(chunk) ? maskSecrets(String(chunk), secrets) : chunk,
+      ...rest,
+    )) as typeof stream.write
 }

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { ConfigError } from '../errors.js'
 import { chooseEnvFile, homeOf, readSettingsFile } from './settings-file.js'
 import { SSL_MODES, type TlsParams } from '../warehouse/tls.js'
+import { parsePostgresUrl, postgresUrlProblem } from '../warehouse/url.js'
 import { parseDuration } from './time.js'
 
 export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'
@@ -24,18 +25,19 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
 export const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp']
 
 /** The first default socket folder holding a server's socket for `port`, else the first of them. */
-function defaultSocketDir(port: number): string {
+export function defaultSocketDir(port: number): string {
   return DEFAULT_SOCKET_DIRS.find((dir) => existsSync(join(dir, `.s.PGSQL.${port}`))) ?? DEFAULT_SOCKET_DIRS[0]!
 }
 
-const postgresUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value)
-    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
-  } catch {
-    return false
+const postgresUrl = z.string().superRefine((value, ctx) => {
+  if (!/^postgres(ql)?:\/\//i.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a URL like postgres://user:pass@host:5432/db' })
+    return
   }
-}, 'must be a URL like postgres://user:pass@host:5432/db')
+  // Worded without quoting the URL: any part of it may be a password.
+  const problem = postgresUrlProblem(value)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { hint: problem.hint } })
+})
 
 const httpUrl = z.string().refine((value) => {
   try {
@@ -194,12 +196,14 @@ export function resolveSettings(
     const issue = parsed.error.issues[0]!
     const key = String(issue.path[0])
     const name = keyToFlag[key] ? `--${keyToFlag[key]} / ${key}` : key
-    throw new ConfigError(`Invalid setting ${name}: ${issue.message}.`)
+    const hint = issue.code === 'custom' ? (issue.params?.hint as string | undefined) : undefined
+    throw new ConfigError(`Invalid setting ${name}: ${issue.message}.`, hint)
   }
   const s = parsed.data
   const database = databaseOf(s)
-  const urlPassword = s.DATABASE_URL ? decodeURIComponent(new URL(s.DATABASE_URL).password) : undefined
-  const urlSslPassword = s.DATABASE_URL ? new URL(s.DATABASE_URL).searchParams.get('sslpassword') : undefined
+  const url = s.DATABASE_URL ? parsePostgresUrl(s.DATABASE_URL) : undefined
+  const urlPassword = url?.password
+  const urlSslPassword = url?.params.sslpassword
   return {
     database,
     tls: { sslmode: s.PGSSLMODE, sslrootcert: s.PGSSLROOTCERT, sslcert: s.PGSSLCERT, sslkey: s.PGSSLKEY },

@@ -11,7 +11,9 @@ import { isConnectionError } from './connection-errors.js'
 import { type EmbeddedServer, startEmbedded } from './embedded.js'
 import { pinSettings } from './pinned.js'
 import { PINNED_SESSION_SETTINGS, PINNED_STARTUP_PARAMETERS } from './session-settings.js'
-import { requiresTls, sslOption, splitLibpqUrl, type TlsParams, mergeTlsParams } from './tls.js'
+import { describeServerTarget, serverTarget, targetOptions } from './server-target.js'
+import { mergeTlsParams, requiresTls, splitLibpqParams, sslOption } from './tls.js'
+import { parsePostgresUrl, PostgresUrlError } from './url.js'
 import { guardTransactions } from './transactions.js'
 
 export type Sql = postgres.Sql
@@ -76,9 +78,7 @@ export function pinnedSettings(schema: string): Record<string, string> {
 export function describeTarget(settings: Settings): string {
   const db = settings.database
   if (db.kind === 'embedded') return `embedded database in ${db.dataDir}`
-  if (db.kind === 'libpq') return `${db.host}:${db.port ?? 5432}/${db.database ?? db.user ?? ''}`
-  const url = new URL(db.url)
-  return `${url.hostname}:${url.port || 5432}${url.pathname}`
+  return describeServerTarget(serverTarget(db))
 }
 
 /**
@@ -161,7 +161,12 @@ type Options = postgres.Options<Record<string, postgres.PostgresType>>
  * sends each statement a handful of times at most.
  */
 function preparesStatements(settings: Settings): boolean {
-  return settings.database.kind === 'url' && new URL(settings.database.url).searchParams.get('prepare') === 'true'
+  return urlParams(settings).prepare === 'true'
+}
+
+/** The query parameters of the database URL, decoded (none for the libpq variables). */
+function urlParams(settings: Settings): Record<string, string> {
+  return settings.database.kind === 'url' ? parsePostgresUrl(settings.database.url).params : {}
 }
 
 /**
@@ -170,15 +175,19 @@ function preparesStatements(settings: Settings): boolean {
  */
 function connectTimeoutOf(settings: Settings, options: ConnectOptions): number {
   if (options.connectTimeoutSeconds !== undefined) return options.connectTimeoutSeconds
-  const db = settings.database
-  const fromUrl =
-    db.kind === 'url' ? Number(new URL(db.url).searchParams.get('connect_timeout') ?? Number.NaN) : Number.NaN
+  const fromUrl = Number(urlParams(settings).connect_timeout ?? Number.NaN)
   return Number.isInteger(fromUrl) && fromUrl > 0 ? Math.max(fromUrl, 2) : 5
 }
 
 function serverOptions(settings: Settings, options: ConnectOptions): Options {
   const connectTimeout = connectTimeoutOf(settings, options)
+  const db = settings.database as Exclude<Settings['database'], { kind: 'embedded' }>
+  const target = serverTarget(db)
+  // libpq's client-side parameters stay here: postgres.js would send them to the server as settings.
+  const { params, tls: urlTls } = splitLibpqParams(target.params)
+  const fromTarget = targetOptions(target, params)
   const common: Options & { socket?: ReturnType<typeof tcpWithoutDelay> } = {
+    ...fromTarget.options,
     max: options.max ?? 4,
     connect_timeout: connectTimeout,
     idle_timeout: 30,
@@ -187,51 +196,21 @@ function serverOptions(settings: Settings, options: ConnectOptions): Options {
     // Only the startup parameters poolers forward (pgbouncer: these and client_encoding, DateStyle, TimeZone,
     // standard_conforming_strings; others are refused with 08P01). The schema and every other setting a
     // statement depends on are pinned in each transaction instead (pinnedSettings).
-    connection: { application_name: 'crypto-etl', ...PINNED_STARTUP_PARAMETERS },
+    connection: { application_name: 'crypto-etl', ...fromTarget.settings, ...PINNED_STARTUP_PARAMETERS },
   }
-  const db = settings.database
-  const target = db.kind === 'libpq' ? db.host : db.kind === 'url' ? new URL(db.url).hostname : ''
-  const tlsParams = serverTls(settings)
-  const oneTcpHost = target && !target.startsWith('/') && !target.includes(',')
-  common.ssl = sslOption(tlsParams, oneTcpHost || target.startsWith('/') ? target : undefined)
+  const tlsParams = mergeTlsParams(urlTls, settings.tls)
+  const [host] = target.hosts
+  const oneTcpHost = target.hosts.length === 1 && !host!.startsWith('/')
+  common.ssl = sslOption(tlsParams, target.hosts.length === 1 ? host : undefined)
   // One TCP host: postgres.js takes the socket from us (its types omit the option). A Unix socket path or a
   // host list stays with postgres.js's own connection code.
   if (oneTcpHost) common.socket = tcpWithoutDelay(connectTimeout, requiresTls(tlsParams))
-  if (db.kind === 'libpq') {
-    return {
-      ...common,
-      host: db.host,
-      port: db.port,
-      username: db.user,
-      password: db.password,
-      database: db.database,
-    }
-  }
   return common
-}
-
-/** The TLS parameters of the server connection: the URL's, over the environment's. */
-function serverTls(settings: Settings): TlsParams {
-  const db = settings.database
-  return db.kind === 'url' ? mergeTlsParams(splitLibpqUrl(db.url).tls, settings.tls) : settings.tls
 }
 
 /** A postgres.js client of the server named by the settings, with `overrides` on top of the pool's options. */
 function serverClient(settings: Settings, options: ConnectOptions, overrides: Options = {}): Sql {
-  const all = { ...serverOptions(settings, options), ...overrides }
-  // libpq's client-side parameters leave the URL: postgres.js would send them to the server as settings.
-  return settings.database.kind === 'url' ? postgres(withoutPoolerHints(settings.database.url), all) : postgres(all)
-}
-
-/**
- * The URL postgres.js is given: without libpq's client parameters (tls.ts) or `pgbouncer=true`, which
- * connection strings for Prisma carry (Supabase, Neon) and which needs nothing here: statements are never
- * prepared by name unless asked. postgres.js would send either to the server as a setting.
- */
-function withoutPoolerHints(url: string): string {
-  const parsed = new URL(splitLibpqUrl(url).url)
-  parsed.searchParams.delete('pgbouncer')
-  return parsed.toString()
+  return postgres({ ...serverOptions(settings, options), ...overrides })
 }
 
 /**
@@ -285,17 +264,19 @@ function sessionFactory(open: () => Sql): { open(): Session; endAll(): Promise<v
  * @throws DatabaseError (74) when unreachable within the connect timeout; ConfigError (78) for a bad URL.
  */
 export async function connectWarehouse(settings: Settings, options: ConnectOptions = {}): Promise<Warehouse> {
-  const location = describeTarget(settings)
-  if (settings.database.kind === 'embedded') return connectEmbedded(settings, location, options)
+  if (settings.database.kind === 'embedded') return connectEmbedded(settings, describeTarget(settings), options)
 
   const noAnswer: NoAnswer = {}
   const pinned = (client: Sql) => pinnedClient(client, settings.schema, location, options, noAnswer)
   let sql: Sql
+  let location: string
   try {
+    location = describeTarget(settings)
     sql = pinned(serverClient(settings, options))
   } catch (error) {
     if (error instanceof ConfigError) throw error
-    throw new ConfigError(`Invalid --database-url / DATABASE_URL: ${(error as Error).message}.`, undefined, {
+    const hint = error instanceof PostgresUrlError ? error.hint : undefined
+    throw new ConfigError(`Invalid --database-url / DATABASE_URL: ${(error as Error).message}.`, hint, {
       cause: error,
     })
   }

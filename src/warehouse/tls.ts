@@ -65,7 +65,17 @@ const LIBPQ_CLIENT_PARAMS = new Set([
 /** A URL without libpq's client-side parameters, and the TLS parameters it named. */
 export function splitLibpqUrl(url: string): { url: string; tls: TlsParams } {
   const parsed = new URL(url)
-  const params = parsed.searchParams
+  const { params, tls: tlsParams } = splitLibpqParams(Object.fromEntries(parsed.searchParams))
+  parsed.search = new URLSearchParams(params).toString()
+  return { url: parsed.toString(), tls: tlsParams }
+}
+
+/** A URL's query parameters (decoded) without libpq's client-side ones, and the TLS parameters they named. */
+export function splitLibpqParams(query: Readonly<Record<string, string>>): {
+  params: Record<string, string>
+  tls: TlsParams
+} {
+  const params = new Map(Object.entries(query))
   const mode = params.get('sslmode') ?? undefined
   if (mode !== undefined && !(SSL_MODES as readonly string[]).includes(mode)) {
     throw new ConfigError(
@@ -83,7 +93,7 @@ export function splitLibpqUrl(url: string): { url: string; tls: TlsParams } {
   for (const key of [...params.keys()]) if (LIBPQ_CLIENT_PARAMS.has(key)) params.delete(key)
   // libpq's default; postgres.js knows only the other values and refuses this one.
   if (params.get('target_session_attrs') === 'any') params.delete('target_session_attrs')
-  return { url: parsed.toString(), tls: tlsParams }
+  return { params: Object.fromEntries(params), tls: tlsParams }
 }
 
 /** The URL's parameters over the environment's, per parameter (as libpq). */
