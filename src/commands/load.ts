@@ -31,7 +31,7 @@ export default class Load extends BaseCommand<typeof Load> {
         'e.g. crypto-etl load snapshot.ndjson, or crypto-etl extract | crypto-etl load -',
       )
     }
-    const input = await openLanding(file)
+    const input = await openLanding(file, this.abortController.signal)
     const warehouse = await this.openWarehouse()
     const result = await loadLandingFile(warehouse, input, {
       name: file === '-' ? 'stdin' : file,

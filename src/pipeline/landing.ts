@@ -3,7 +3,9 @@
  * stdin (plain or gzip, detected by its magic bytes), validating each line; a bad line is exit 65 with
  * its line number. `formatLandingLine` is the writer's half.
  */
-import { createReadStream } from 'node:fs'
+import { close, constants, createReadStream, open } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import net from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
@@ -42,20 +44,24 @@ export function formatLandingLine(answer: Answer, cost?: AnswerCost): string {
   return `${JSON.stringify({ dataset, asset, interval, start, end, timestamp, cost, data })}\n`
 }
 
-/** Opens `path` (or stdin for `-`) and undoes gzip when the content starts with its magic bytes. */
-export async function openLanding(path: string): Promise<Readable> {
-  const raw: Readable = path === '-' ? process.stdin : createReadStream(path)
+/**
+ * Opens `path` (or stdin for `-`) and undoes gzip when the content starts with its magic bytes. `signal`
+ * ends the wait for a file to become readable (a FIFO without a writer waits for one).
+ */
+export async function openLanding(path: string, signal?: AbortSignal): Promise<Readable> {
+  const raw: Readable = path === '-' ? process.stdin : await openFile(path, signal)
   if (path !== '-') {
     await new Promise<void>((resolve, reject) => {
-      raw.once('readable', resolve)
-      raw.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          new UsageError(
-            `Cannot read ${path}: ${error.code ?? error.message}.`,
-            'Give a landing file written by extract, or - for stdin.',
-          ),
-        ),
-      )
+      const onAbort = () => {
+        raw.destroy()
+        reject(signal!.reason)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      raw.once('readable', () => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      })
+      raw.once('error', (error: NodeJS.ErrnoException) => reject(cannotRead(path, error)))
     })
   }
   const first: Buffer | null = raw.read(2)
@@ -66,7 +72,44 @@ export async function openLanding(path: string): Promise<Readable> {
   // reads) instead of crashing the process for want of a listener.
   out.on('error', () => {})
   raw.on('error', (error) => out.destroy(error))
+  // Whoever stops reading (a signal) lets go of the source too: a FIFO's pipe would keep the process alive.
+  if (raw !== process.stdin) out.once('close', () => raw.destroy())
   return raw.pipe(out)
+}
+
+function cannotRead(path: string, error: NodeJS.ErrnoException): UsageError {
+  return new UsageError(
+    `Cannot read ${path}: ${error.code ?? error.message}.`,
+    'Give a landing file written by extract, or - for stdin.',
+  )
+}
+
+/**
+ * A file as a stream. A FIFO is read as a pipe (by the event loop, so destroying it ends a read that waits
+ * for its writer) once its open returns: that open waits for a writer in a worker thread, where no signal
+ * reaches it and which even process.exit waits for. On abort it is let go by opening the FIFO for writing.
+ */
+async function openFile(path: string, signal?: AbortSignal): Promise<Readable> {
+  const isFifo = await stat(path).then(
+    (s) => s.isFIFO(),
+    () => false, // the stream reports the reason (ENOENT, EACCES)
+  )
+  if (!isFifo) return createReadStream(path)
+  const fd = await new Promise<number>((resolve, reject) => {
+    const letGo = () => {
+      open(path, constants.O_WRONLY | constants.O_NONBLOCK, (error, writer) => {
+        if (!error) close(writer, () => {})
+      })
+    }
+    signal?.addEventListener('abort', letGo, { once: true })
+    open(path, 'r', (error, opened) => {
+      signal?.removeEventListener('abort', letGo)
+      if (error) reject(cannotRead(path, error))
+      else if (signal?.aborted) close(opened, () => reject(signal.reason))
+      else resolve(opened)
+    })
+  })
+  return new net.Socket({ fd, readable: true, writable: false })
 }
 
 /** A validated landing line with its 1-based line number. */

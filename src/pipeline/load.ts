@@ -45,6 +45,9 @@ export async function loadLandingFile(
   const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0, api: { requests: 0, credits: 0 } }
   const datasets = new Set<string>()
   const checkDisk = diskGuard(warehouse.dataDir)
+  // A signal ends the wait for the next line too (a FIFO or a stdin whose writer never closes it).
+  const stopReading = () => input.destroy(options.signal!.reason as Error)
+  options.signal?.addEventListener('abort', stopReading, { once: true })
   try {
     await sql.begin(async (tx) => {
       // asset_history's key is (asset_id, interval, ts): three leading columns.
@@ -67,6 +70,8 @@ export async function loadLandingFile(
     const status = options.signal?.aborted ? 'interrupted' : 'failed'
     await finishRun(sql, runId, { status, error: (error as Error).message }, options.secrets).catch(() => {})
     throw error
+  } finally {
+    options.signal?.removeEventListener('abort', stopReading)
   }
   await sql`update etl_runs set datasets = ${sql.array([...datasets])} where run_id = ${runId}`
   // The extract's credits are recorded by the load that stores its answers; a file loaded before adds no rows
