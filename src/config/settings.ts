@@ -65,7 +65,9 @@ export const settingsSchema = z.object({
   CRYPTO_ETL_DATA_DIR: z.string().min(1),
   CRYPTO_ETL_SCHEMA: z
     .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _), e.g. coincap'),
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _), e.g. coincap')
+    // Postgres's own schemas (pg_catalog, pg_toast, pg_temp, ...) and the SQL standard's information_schema.
+    .refine((v) => !v.startsWith('pg_') && v !== 'information_schema', 'names a system schema; use e.g. coincap'),
   COINCAP_API_KEY: z.string().optional(),
   COINCAP_API_URL: httpUrl,
   CRYPTO_ETL_LOG_FORMAT: z.enum(['text', 'json']),

@@ -98,6 +98,36 @@ function assertMayMigrate(access: Access, pending: Migration[], schema: string):
  * @throws ConfigError (78) on a read-only server, when the role may not create what is pending, when an
  * applied migration's file was edited since, or when a newer crypto-etl migrated the schema.
  */
+/** The tables, indexes and functions a migration creates, by name (`create table assets`, ...). */
+function createdNames(migration: Migration): string[] {
+  const pattern =
+    /\bcreate\s+(?:unique\s+)?(?:table|index|function|view|sequence)\s+(?:if\s+not\s+exists\s+)?([a-z_][a-z0-9_]*)/gi
+  return [...migration.sql.matchAll(pattern)].map((m) => m[1]!.toLowerCase())
+}
+
+/**
+ * Refuses (78) a schema that already holds a table, index or function with a name a pending migration
+ * creates, before anything is written: `--schema public` with an application's own `assets` table would
+ * otherwise fail half-way, or leave an empty schema_migrations behind.
+ */
+async function assertNamesFree(sql: Warehouse['sql'], schema: string, pending: readonly Migration[]): Promise<void> {
+  const names = [...new Set(pending.flatMap(createdNames))]
+  if (names.length === 0) return
+  const [taken] = await sql<{ name: string; kind: string }[]>`
+    select c.relname as name, case when c.relkind in ('i', 'I') then 'an index' else 'a table' end as kind
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = ${schema} and c.relname = any(${sql.array(names)}::text[])
+    union all
+    select p.proname, 'a function' from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = ${schema} and p.proname = any(${sql.array(names)}::text[])
+    order by 1 limit 1`
+  if (!taken) return
+  throw new ConfigError(
+    `Schema ${schema} already holds ${taken.kind} named ${taken.name} that crypto-etl did not create; nothing was changed.`,
+    'Give crypto-etl a schema of its own with --schema / CRYPTO_ETL_SCHEMA (the default is coincap).',
+  )
+}
+
 export async function migrate(warehouse: Warehouse, migrations?: Migration[]): Promise<MigrateResult> {
   const started = performance.now()
   const all = migrations ?? (await loadMigrations())
@@ -125,6 +155,7 @@ export async function migrate(warehouse: Warehouse, migrations?: Migration[]): P
   })
   if (pending.length === 0) return result([])
   assertMayMigrate(access, pending, schema)
+  await assertNamesFree(sql, schema, pending)
   if (!access.hasMigrationsTable) {
     await sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtext(${lockKey(schema)}))`

@@ -1,10 +1,13 @@
 /**
  * Flag values that overflow: a duration that reaches before the year 1, a count beyond any integer the
  * database takes. Each is a usage error (2) found while parsing, before any request or write; once, they
- * reached Postgres and came back as exit 74 ("time zone displacement out of range").
+ * reached Postgres and came back as exit 74 ("time zone displacement out of range"). And schemas that are
+ * not crypto-etl's to use: a system schema, or one holding another application's table of one of its names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../../src/demo/server.js'
+import { resolveSettings } from '../../../src/config/settings.js'
+import { connectWarehouse } from '../../../src/warehouse/connect.js'
 import { runCli } from '../../helpers/cli.js'
 import {
   adminSql,
@@ -75,4 +78,41 @@ describe('after the overflowing flags', () => {
     const [row] = await adminSql()`select to_regnamespace(${untouched.schema}) is null as absent`
     expect(row?.absent).toBe(true)
   })
+})
+
+describe('a schema crypto-etl must not use', () => {
+  it.each(['pg_catalog', 'pg_temp', 'pg_toast', 'information_schema', 'pg_anything'])(
+    '--schema %s exits 78 before connecting',
+    async (schema) => {
+      const r = await runCli(['migrate', '--schema', schema], { env: untouched.env })
+      expect(expectCleanFailure(r, 78)).toEqual([
+        'Error: Invalid setting --schema / CRYPTO_ETL_SCHEMA: names a system schema; use e.g. coincap.',
+      ])
+    },
+  )
+
+  it.each(['server', 'embedded'] as const)(
+    'on the %s, a schema holding an unrelated table named assets: 78 naming it, nothing written',
+    async (target) => {
+      const t = await prepareTarget(target, 'clash')
+      const create = [`create schema "${t.schema}"`, `create table "${t.schema}".assets (id int, note text)`]
+      if (target === 'server') for (const statement of create) await adminSql().unsafe(statement)
+      else {
+        const warehouse = await connectWarehouse(resolveSettings({}, t.env))
+        for (const statement of create) await warehouse.sql.unsafe(statement)
+        await warehouse.close()
+      }
+      for (const args of [['migrate'], ['load', '-']]) {
+        const r = await runCli(args, { env: t.env, input: '' })
+        expect(expectCleanFailure(r, 78)).toEqual([
+          `Error: Schema ${t.schema} already holds a table named assets that crypto-etl did not create; nothing was changed.`,
+          'Give crypto-etl a schema of its own with --schema / CRYPTO_ETL_SCHEMA (the default is coincap).',
+        ])
+      }
+      const left = await t.query<{ name: string }>(
+        `select relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = '${t.schema}' order by 1`,
+      )
+      expect(left.map((r) => r.name)).toEqual(['assets'])
+    },
+  )
 })
