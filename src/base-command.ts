@@ -3,6 +3,7 @@
  * warehouse opened on demand and closed on exit and on signals, and the one place where errors become
  * exit codes and one-line messages.
  */
+import { homedir } from 'node:os'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { CoincapClient } from './coincap/index.js'
 import { resolveSettings, type Settings } from './config/settings.js'
@@ -13,7 +14,7 @@ import { assertPrivileges, inspectAccess } from './warehouse/access.js'
 import {
   connectWarehouse,
   DEFAULT_ANSWER_TIMEOUT_SECONDS,
-  describeTarget,
+  describeTarget as describeLocation,
   toDatabaseError,
   type Warehouse,
 } from './warehouse/connect.js'
@@ -27,6 +28,7 @@ import {
   noWarehouseError,
   type ReadableWarehouse,
 } from './warehouse/migrate.js'
+import { describeTarget } from './warehouse/target.js'
 import { setRunArgs } from './warehouse/runs.js'
 
 /** SQLSTATEs of a missing table (42P01), column (42703) or function (42883). */
@@ -90,6 +92,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private warehouse?: Warehouse
   /** Migrations a reading command found missing from the warehouse (see openWarehouse's `read`). */
   private behind: ReadableWarehouse['behind'] = []
+  /** Whether the closing summary named the warehouse already. */
+  private summarized = false
   private readonly cleanups: (() => Promise<void>)[] = []
   private readonly onSignal = (signal: 'SIGINT' | 'SIGTERM') => this.handleSignal(signal)
 
@@ -133,7 +137,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const { database, schema } = this.settings
       // Opening an embedded database that is not there would create one.
       if (options.read && database.kind === 'embedded' && !embeddedExists(database.dataDir)) {
-        throw noWarehouseError(schema, describeTarget(this.settings))
+        throw noWarehouseError(schema, describeLocation(this.settings))
       }
       const dbTimeoutMs = this.settings.dbTimeoutMs
       this.warehouse = await connectWarehouse(this.settings, {
@@ -153,6 +157,31 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       }
     }
     return this.warehouse
+  }
+
+  /** The warehouse this command reads or writes (full paths): `--json` and JSON log lines carry it as `target`. */
+  protected get target(): string {
+    return describeTarget(this.settings)
+  }
+
+  /**
+   * Says on stderr which warehouse the command read or wrote, as its last line, once it succeeded: an error
+   * stays the first line of a failure (`--json` carries the name in its result instead).
+   */
+  private announceTarget(): void {
+    if (this.jsonEnabled()) return
+    if (this.settings.logFormat === 'text') {
+      this.logger.info(`Warehouse: ${describeTarget(this.settings, { home: homedir() })}`)
+    } else if (!this.summarized) {
+      // Otherwise the JSON summary carried the target, and stays the last line for `tail -1 | jq`.
+      this.logger.info('warehouse', { target: this.target })
+    }
+  }
+
+  /** Adds `target` to the `--json` result of a command that opened the warehouse. */
+  public override toSuccessJson(result: unknown): unknown {
+    if (!this.warehouse || typeof result !== 'object' || result === null || Array.isArray(result)) return result
+    return { ...result, target: this.target }
   }
 
   private async checkReadable(warehouse: Warehouse): Promise<void> {
@@ -211,7 +240,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected summary(text: string, event: string, fields: Record<string, unknown>): void {
     if (this.jsonEnabled()) return
-    if (this.settings.logFormat === 'json') this.logger.info(event, { exit_code: ExitCode.ok, ...fields })
+    const target = this.warehouse ? { target: this.target } : {}
+    this.summarized = this.warehouse !== undefined
+    if (this.settings.logFormat === 'json') this.logger.info(event, { exit_code: ExitCode.ok, ...target, ...fields })
     else this.log(text)
   }
 
@@ -243,6 +274,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   public override async finally(error: Error | undefined): Promise<void> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
+    if (!error && this.warehouse) this.announceTarget()
     await this.closeResources()
     return super.finally(error)
   }

@@ -1,7 +1,9 @@
+import { homedir } from 'node:os'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { plural } from '../ui/format.js'
 import { checkCitusCoordinator, type DistributeResult, distributeWarehouse, noCitusError } from '../warehouse/citus.js'
+import { describeTarget } from '../warehouse/target.js'
 import type { MigrateResult } from '../warehouse/migrate.js'
 import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
 
@@ -32,7 +34,7 @@ export default class Migrate extends BaseCommand<typeof Migrate> {
     // Checked first, so that a refused --distributed creates nothing.
     if (this.flags.distributed) await checkCitusCoordinator(warehouse)
     const result = await this.migrateWarehouse(warehouse)
-    const where = `schema ${result.schema} on the ${warehouse.location}`
+    const where = describeTarget(this.settings, { home: homedir() })
     const names = result.applied.map((m) => `${String(m.version).padStart(5, '0')}_${m.name}`)
     const text =
       result.applied.length === 0

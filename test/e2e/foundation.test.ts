@@ -30,7 +30,7 @@ describe('the CLI foundation', () => {
     const dir = await copyEmbeddedTemplate()
     dirs.push(dir)
     const first = await runCli(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir } })
-    expect(first.stderr).toBe('')
+    expect(first.stderr).toBe(`Warehouse: embedded: ${dir} schema coincap\n`)
     expect(first.code).toBe(0)
     expect(first.stdout).toMatch(/^applied 00001_warehouse$/m)
     const second = await runCli(['migrate', '--json'], { env: { CRYPTO_ETL_DATA_DIR: dir } })

@@ -111,7 +111,8 @@ describe('the npm package', () => {
     expect(JSON.parse(query.stdout).map((r: { symbol: string }) => r.symbol)).toEqual(['BTC', 'ETH', 'USDT'])
     const runId = JSON.parse(demo.stdout).runId as number
     expect(query.stderr).toBe(
-      `warn: demo data (made-up prices) from run ${runId} is in this warehouse; remove it: crypto-etl prune --run ${runId}\n`,
+      `warn: demo data (made-up prices) from run ${runId} is in this warehouse; remove it: crypto-etl prune --run ${runId}\n` +
+        `Warehouse: embedded: ${join(work, 'data')} schema coincap\n`,
     )
   }, 240_000)
 })

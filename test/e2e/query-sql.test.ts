@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
 import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
 import { seedWarehouse } from '../helpers/seed.js'
+import { describeTarget } from '../../src/warehouse/target.js'
 import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
 
 /** Where a statement that escaped would have written: nothing may ever appear here. */
@@ -94,7 +95,7 @@ describe.each(TARGETS)('query --sql on the %s database is one read-only query', 
   it('runs each kind of query it accepts: SELECT, WITH, VALUES, TABLE, parenthesised, with a trailing ;', async () => {
     const json = async (statement: string) => {
       const r = await runCli(['query', '--sql', statement, '--format', 'json'], { env: t.env })
-      expect(r.stderr).toBe('')
+      expect(r.stderr).toBe(`Warehouse: ${describeTarget(t.settings)}\n`)
       expect(r.code).toBe(0)
       return JSON.parse(r.stdout) as Record<string, unknown>[]
     }

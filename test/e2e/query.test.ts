@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
 import { seedWarehouse } from '../helpers/seed.js'
 import { openTestWarehouse, type TestWarehouse } from '../helpers/warehouse.js'
+import { describeTarget } from '../../src/warehouse/target.js'
+
+/** The one stderr line of a command that succeeded: the warehouse it read. */
+const warehouseLine = (t: TestWarehouse) => `Warehouse: ${describeTarget(t.settings)}\n`
 
 const HOUR = 3_600_000
 
@@ -21,7 +25,7 @@ describe('query and status from the built CLI', () => {
 
   it('query prints the latest prices as a table', async () => {
     const r = await runCli(['query'], { env: fresh.env })
-    expect(r.stderr).toBe('')
+    expect(r.stderr).toBe(warehouseLine(fresh))
     expect(r.code).toBe(0)
     const lines = r.stdout.split('\n')
     expect(lines[1]).toMatch(/│ # │ Symbol │ Name +│ Price \(USD\) │ +24h │ Market cap \(USD\) │/)
@@ -92,7 +96,7 @@ describe('query and status from the built CLI', () => {
 
   it('status --max-age 15m exits 0 when the data is fresh', async () => {
     const r = await runCli(['status', '--max-age', '15m'], { env: fresh.env })
-    expect(r.stderr).toBe('')
+    expect(r.stderr).toBe(warehouseLine(fresh))
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('Healthy: every scheduled dataset is newer than 15m and the last run succeeded.')
   })
@@ -101,6 +105,7 @@ describe('query and status from the built CLI', () => {
     const r = await runCli(['status', '--max-age', '15m'], { env: stale.env })
     expect(r.code).toBe(1)
     const lines = r.stderr.trim().split('\n')
+    expect(lines.pop()).toBe(warehouseLine(stale).trim())
     expect(lines.map((l) => l.split(':').slice(0, 2).join(':'))).toEqual([
       'unhealthy: assets',
       'unhealthy: exchanges',

@@ -192,6 +192,13 @@ describe('PGUSER or PGDATABASE without PGHOST', () => {
     const migrate = await runCli(['migrate'], { env })
     expect(migrate.code, migrate.stderr).toBe(0)
     expect(await schemaExists(schema)).toBe(true)
+    const user = 'PGUSER' in pg ? `${pg.PGUSER}@` : ''
+    expect(migrate.stderr).toMatch(
+      new RegExp(
+        `^Warehouse: postgres://${user}/${database}\\?host=(/var/run/postgresql|/tmp)&port=5432 schema ${schema}$`,
+        'm',
+      ),
+    )
     const status = await runCli(['status', '--json'], { env })
     expect(status.code, status.stderr).toBe(0)
     expect(existsSync(join(home, '.local', 'share', 'crypto-etl'))).toBe(false)

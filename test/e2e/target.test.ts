@@ -1,0 +1,112 @@
+/**
+ * Every command that reads or writes the warehouse names it: one `Warehouse: ...` line on stderr for people,
+ * `target` in `--json` (password never shown), on the Postgres server and on the embedded database.
+ */
+import { mkdtempSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
+import { runCli } from '../helpers/cli.js'
+import { TEST_DATABASE_URL } from '../helpers/env.js'
+import { copyEmbeddedTemplate, TARGETS, type Target, uniqueSchema } from '../helpers/warehouse.js'
+
+const API_KEY = 'target-secret-key-8086'
+const PASSWORD = 'target-db-password-2718'
+const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
+const cleanups: (() => Promise<unknown>)[] = []
+let server: FixtureServer
+
+beforeAll(async () => {
+  server = await startFixtureServer()
+})
+afterAll(async () => {
+  await server.close()
+  for (const fn of cleanups) await fn()
+  await admin.end()
+})
+
+interface Setup {
+  env: Record<string, string>
+  /** The `Warehouse:` line people read, and the `target` of `--json`. */
+  line: string
+  target: string
+}
+
+/** The server with a password in its URL (trust auth ignores it), or an embedded data directory under HOME. */
+async function setup(target: Target): Promise<Setup> {
+  const schema = uniqueSchema(`target_${target}`)
+  const common = { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_SCHEMA: schema }
+  if (target === 'server') {
+    cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
+    const url = new URL(TEST_DATABASE_URL)
+    url.password = PASSWORD
+    const named = `postgres://${url.username}@${url.hostname}:${url.port || 5432}${url.pathname} schema ${schema}`
+    return { env: { ...common, DATABASE_URL: url.href }, line: `Warehouse: ${named}`, target: named }
+  }
+  const dir = await copyEmbeddedTemplate()
+  cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  const home = dirname(dir)
+  return {
+    env: { ...common, CRYPTO_ETL_DATA_DIR: dir, HOME: home },
+    line: `Warehouse: embedded: ~/${dir.slice(home.length + 1)} schema ${schema}`,
+    target: `embedded: ${dir} schema ${schema}`,
+  }
+}
+
+const landing = () => join(mkdtempSync(join(tmpdir(), 'crypto-etl-target-')), 'snapshot.ndjson')
+
+describe.each(TARGETS)('on the %s database', (target) => {
+  let t: Setup
+  beforeAll(async () => {
+    t = await setup(target)
+  })
+
+  const commands: [string, () => string[]][] = [
+    ['migrate', () => ['migrate']],
+    ['run', () => ['run', '--datasets', 'assets,rates']],
+    ['load', () => ['load', file]],
+    ['backfill', () => ['backfill', '--assets', 'bitcoin', '--interval', 'h1', '--from', '2d']],
+    ['prune', () => ['prune', '--older-than', '3000d']],
+    ['query', () => ['query']],
+    ['status', () => ['status']],
+  ]
+  let file = ''
+
+  it.each(commands)('%s names the warehouse on stderr, and in --json as target', async (_, args) => {
+    if (!file) {
+      file = landing()
+      const extract = await runCli(['extract', '--datasets', 'exchanges', '--output', file], { env: t.env })
+      expect(extract.code, extract.stderr).toBe(0)
+      expect(extract.stderr).not.toContain('Warehouse:')
+    }
+    const human = await runCli(args(), { env: t.env })
+    expect(human.code, human.stderr).toBe(0)
+    expect(human.stderr.split('\n').filter((l) => l.startsWith('Warehouse:'))).toEqual([t.line])
+    const json = await runCli([...args(), '--json'], { env: t.env })
+    expect(json.code, json.stderr).toBe(0)
+    expect(JSON.parse(json.stdout).target).toBe(t.target)
+    for (const r of [human, json]) expect(r.stdout + r.stderr).not.toMatch(new RegExp(`${PASSWORD}|${API_KEY}`))
+  })
+
+  it('query --format csv and json keep stdout machine-clean: the name goes to stderr', async () => {
+    for (const format of ['csv', 'json']) {
+      const r = await runCli(['query', '--format', format], { env: t.env })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toBe(`${t.line}\n`)
+      expect(r.stdout).not.toContain('Warehouse')
+    }
+  })
+
+  it('under --log-format json the name is a JSON line with target', async () => {
+    const r = await runCli(['status', '--log-format', 'json'], { env: t.env })
+    expect(r.code, r.stderr).toBe(0)
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines.find((l) => l.msg === 'warehouse')?.target).toBe(t.target)
+  })
+})
