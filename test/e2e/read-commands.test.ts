@@ -113,7 +113,7 @@ describe.each(TARGETS)('read commands on the %s database', (target) => {
     it('query reads what it can and says to migrate; nothing is migrated', async () => {
       const query = await runCli(['query', '--format', 'csv'], { env: t.env })
       expect(query.code).toBe(0)
-      expect(stderrLines(query.stderr)).toEqual([warning])
+      expect(stderrLines(query.stderr)).toEqual([warning, expect.stringMatching(`^Warehouse: .+ schema ${t.schema}$`)])
       expect(query.stdout.split('\n')[1]).toMatch(/^1,bitcoin,BTC,Bitcoin,80800,/)
       expect(await t.query<{ version: number }>('select version from schema_migrations')).toEqual([{ version: 1 }])
     })
@@ -186,7 +186,8 @@ describe('a role whose transactions are read-only (default_transaction_read_only
 
   it('query and status read the data and exit 0', async () => {
     const query = await runCli(['query', '--format', 'csv', '--limit', '2'], { env })
-    expect(query.stderr).toBe('')
+    const named = new RegExp(`^Warehouse: postgres://\\S+ schema ${schema}\n$`)
+    expect(query.stderr).toMatch(named)
     expect(query.code).toBe(0)
     expect(
       query.stdout
@@ -195,7 +196,7 @@ describe('a role whose transactions are read-only (default_transaction_read_only
         .map((l) => l.split(',')[1]),
     ).toEqual(['bitcoin', 'ethereum'])
     const status = await runCli(['status', '--max-age', '15m'], { env })
-    expect(status.stderr).toBe('')
+    expect(status.stderr).toMatch(named)
     expect(status.code).toBe(0)
   })
 
