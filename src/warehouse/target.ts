@@ -4,6 +4,8 @@
  * coincap`. Never a password, nor a URL's query string (which may hold one, e.g. `sslpassword`).
  */
 import type { Settings } from '../config/settings.js'
+import { serverTarget } from './server-target.js'
+import { formatHost } from './url.js'
 
 /** Options of {@link describeTarget}. */
 export interface TargetOptions {
@@ -11,30 +13,13 @@ export interface TargetOptions {
   home?: string
 }
 
-/** `user@` when there is a user. */
-const userAt = (user: string | undefined) => (user ? `${user}@` : '')
-
-function serverOf(database: Settings['database']): string {
-  if (database.kind === 'libpq') {
-    const port = database.port ?? 5432
-    const db = database.database ?? database.user ?? ''
-    // A Unix socket folder goes in libpq's `host` parameter, the way psql accepts it.
-    if (database.host.startsWith('/')) {
-      return `postgres://${userAt(database.user)}/${db}?host=${database.host}&port=${port}`
-    }
-    return `postgres://${userAt(database.user)}${database.host}:${port}/${db}`
-  }
-  if (database.kind === 'url') {
-    try {
-      const url = new URL(database.url)
-      const user = decodeURIComponent(url.username)
-      return `${url.protocol}//${userAt(user)}${url.hostname}:${url.port || 5432}${url.pathname}`
-    } catch {
-      // A multi-host URL that WHATWG URL does not parse: drop the password and the query by hand.
-      return database.url.replace(/(\/\/[^:@/]*):[^@/]*@/, '$1@').replace(/\?.*$/, '')
-    }
-  }
-  return ''
+/** The server as a libpq URL without password or parameters; a Unix socket folder in `?host=`, as psql takes it. */
+function serverOf(database: Exclude<Settings['database'], { kind: 'embedded' }>): string {
+  const { hosts, ports, user, database: name } = serverTarget(database)
+  const at = user ? `${user}@` : ''
+  const db = name ?? user ?? ''
+  if (hosts[0]!.startsWith('/')) return `postgres://${at}/${db}?host=${hosts[0]}&port=${ports[0]}`
+  return `postgres://${at}${hosts.map((h, i) => formatHost(h, ports[i] ?? ports[0]!)).join(',')}/${db}`
 }
 
 /** Names the warehouse of `settings`, e.g. `postgres://etl@db:5432/market schema coincap`. */

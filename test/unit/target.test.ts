@@ -11,7 +11,19 @@ describe('describeTarget', () => {
       'postgres://etl@db:6543/market schema coincap',
     )
     expect(named({ DATABASE_URL: 'postgresql://db.example/market' })).toBe(
-      'postgresql://db.example:5432/market schema coincap',
+      'postgres://db.example:5432/market schema coincap',
+    )
+  })
+
+  it('names every host of a list, an IPv6 host in brackets, and a socket given by ?host=', () => {
+    expect(named({ DATABASE_URL: 'postgres://etl@db1:5432,db2:5433/market' })).toBe(
+      'postgres://etl@db1:5432,db2:5433/market schema coincap',
+    )
+    expect(named({ DATABASE_URL: 'postgres://etl@[::1]:5432/market' })).toBe(
+      'postgres://etl@[::1]:5432/market schema coincap',
+    )
+    expect(named({ DATABASE_URL: 'postgres://etl@/market?host=/run/pg' })).toBe(
+      'postgres://etl@/market?host=/run/pg&port=5432 schema coincap',
     )
   })
 
