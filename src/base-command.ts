@@ -122,6 +122,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     process.once('SIGINT', this.onSignal)
     process.once('SIGTERM', this.onSignal)
+    process.once('unhandledRejection', this.onUnhandled)
   }
 
   /**
@@ -274,6 +275,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   public override async finally(error: Error | undefined): Promise<void> {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
+    process.off('unhandledRejection', this.onUnhandled)
     if (!error && this.warehouse) this.announceTarget()
     await this.closeResources()
     return super.finally(error)
@@ -290,6 +292,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async catch(error: Error & { exitCode?: number }): Promise<never> {
+    // Errors.exit throws an ExitError that oclif turns into the process exit code without printing.
+    Errors.exit(this.report(error))
+  }
+
+  /**
+   * A rejection nothing awaits. postgres.js runs a query of its own on each new connection (it asks for the
+   * array types) and nobody awaits it: when it fails (a role's statement_timeout of a few ms, 57014) Node
+   * would end the process with a stack trace. It is an error like any other: one line, its exit code.
+   */
+  private readonly onUnhandled = (error: unknown) => {
+    const code = this.report(error instanceof Error ? error : new Error(String(error)))
+    void this.closeResources().finally(() => process.exit(code))
+  }
+
+  /** Prints `error` as one or two lines (or JSON) and returns its exit code. */
+  private report(error: Error & { exitCode?: number }): number {
     const secrets = this.settings?.secrets ?? []
     // Once a statement went unanswered, what failed after it (a dropped connection) is that, and exits 74.
     const etl = this.warehouse?.noAnswer ?? this.behindError(error) ?? toEtlError(error, secrets)
@@ -308,8 +326,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (!verbose && etl.exitCode === ExitCode.internal) lines.push('Run again with --verbose for details.')
       process.stderr.write(`${lines.join('\n')}\n`)
     }
-    // Errors.exit throws an ExitError that oclif turns into the process exit code without printing.
-    Errors.exit(etl.exitCode)
+    return etl.exitCode
   }
 }
 

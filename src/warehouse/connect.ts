@@ -392,6 +392,9 @@ async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutS
   }
 }
 
+/** SQLSTATE of a cancelled statement: a statement_timeout among other causes. */
+const QUERY_CANCELED = '57014'
+
 /** Wraps a driver error as exit 74 with a one-line, secret-free message. */
 export function toDatabaseError(error: unknown, secrets: readonly string[], context: string): DatabaseError {
   const err = error as { code?: string; message?: string }
@@ -406,6 +409,9 @@ export function toDatabaseError(error: unknown, secrets: readonly string[], cont
       : undefined) ??
     (isConnectionError(error)
       ? 'Check that the server is running and --database-url / DATABASE_URL (or PGHOST) points at it.'
+      : undefined) ??
+    (err.code === QUERY_CANCELED
+      ? "A statement_timeout (the server's, the role's or the database's) cut it short: raise it for this role."
       : undefined)
   return new DatabaseError(
     `${context}: ${detail}${err.code && !detail.includes(err.code) ? ` (${err.code})` : ''}.`,

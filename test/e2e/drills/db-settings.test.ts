@@ -11,7 +11,14 @@ import { resolveSettings } from '../../../src/config/settings.js'
 import { connectWarehouse } from '../../../src/warehouse/connect.js'
 import { migrate } from '../../../src/warehouse/migrate.js'
 import { runCli } from '../../helpers/cli.js'
-import { adminSql, cleanupDrills, type DrillTarget, onCleanup, prepareTarget } from '../../helpers/drills.js'
+import {
+  adminSql,
+  cleanupDrills,
+  type DrillTarget,
+  expectCleanFailure,
+  onCleanup,
+  prepareTarget,
+} from '../../helpers/drills.js'
 import { type Target, uniqueSchema } from '../../helpers/warehouse.js'
 
 afterAll(cleanupDrills)
@@ -150,4 +157,28 @@ describe('session settings of the database are pinned', () => {
       expect(left).toEqual({ n: RATE_ROWS - RATES_OLDER_THAN_30D, ms: String(Date.parse(newestRate)) })
     },
   )
+})
+
+describe('timeouts a role imposes', () => {
+  it.each([
+    ['statement_timeout', '1ms', /statement timeout/],
+    ['idle_in_transaction_session_timeout', '1ms', /database/i],
+  ])('%s = %s: commands exit 74 with one or two lines, no stack trace', async (name, value, says) => {
+    const t = await prepareTarget('server', 'timeouts')
+    const role = uniqueSchema('role')
+    const admin = adminSql()
+    await admin.unsafe(`create role ${role} login superuser`)
+    await admin.unsafe(`alter role ${role} set ${name} = '${value}'`)
+    onCleanup(() => admin.unsafe(`drop owned by ${role} cascade; drop role ${role}`).simple())
+    const env = { ...t.env, DATABASE_URL: t.env.DATABASE_URL!.replace('//postgres@', `//${role}@`) }
+    // Without a warehouse (migrate failed) status and query exit 78 naming it; with the statement timeout
+    // their own first statements fail.
+    const commands =
+      name === 'statement_timeout' ? [['migrate'], ['status'], ['query'], ['load', '-']] : [['migrate'], ['load', '-']]
+    for (const args of commands) {
+      const r = await runCli(args, { env, input: '' })
+      const block = expectCleanFailure(r, 74)
+      expect(block.join('\n'), args.join(' ')).toMatch(says)
+    }
+  })
 })
