@@ -38,7 +38,9 @@ export default class Status extends BaseCommand<typeof Status> {
     this.log(renderStatus(result, { color: colorEnabled() }))
     if (result.health && !result.health.healthy) {
       // Unhealthy is an answer, not a crash: the report (or --json object) stays on stdout, exit 1, no stack.
-      for (const reason of result.health.reasons) process.stderr.write(`unhealthy: ${reason}\n`)
+      const reasons = result.health.reasons
+      if (this.settings.logFormat === 'json') this.logger.error('unhealthy', { reasons, exit_code: ExitCode.unhealthy })
+      else for (const reason of reasons) process.stderr.write(`unhealthy: ${reason}\n`)
       process.exitCode = ExitCode.unhealthy
     }
     return result

@@ -68,7 +68,11 @@ export const settingsSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _), e.g. coincap')
     // Postgres's own schemas (pg_catalog, pg_toast, pg_temp, ...) and the SQL standard's information_schema.
     .refine((v) => !v.startsWith('pg_') && v !== 'information_schema', 'names a system schema; use e.g. coincap'),
-  COINCAP_API_KEY: z.string().optional(),
+  // Sent as an HTTP header, which cannot carry spaces, line breaks or other control characters.
+  COINCAP_API_KEY: z
+    .string()
+    .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces or line breaks (a pasting mistake?)')
+    .optional(),
   COINCAP_API_URL: httpUrl,
   CRYPTO_ETL_LOG_FORMAT: z.enum(['text', 'json']),
   CRYPTO_ETL_API_RETRIES: z.coerce.number().int().min(0).max(20),

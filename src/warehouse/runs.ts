@@ -76,9 +76,14 @@ async function updateRun(sql: Db, runId: number, outcome: RunOutcome, secrets: r
     where run_id = ${runId}`
 }
 
-/** Marks run `runId` as rolled back by the prune run `byRunId` (null for none recorded). */
+/**
+ * Marks run `runId` as rolled back by the prune run `byRunId`. A later `prune --run` of the same run (which
+ * finds nothing left) keeps the first mark: that prune removed the rows.
+ */
 export async function markRolledBack(sql: Db, runId: number, byRunId: number | null): Promise<void> {
-  await sql`update etl_runs set rolled_back_at = now(), rolled_back_by = ${byRunId} where run_id = ${runId}`
+  await sql`
+    update etl_runs set rolled_back_at = now(), rolled_back_by = ${byRunId}
+    where run_id = ${runId} and rolled_back_at is null`
 }
 
 /** Per set of datasets, the `ok` runs since `since` that counted credits, and their average credits. */

@@ -89,6 +89,9 @@ describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
       [1, 3],
     ])
     expect(rows.find((row) => row.run_id === 3)!.args).toEqual(['--run', '1'])
+    // Pruning the same run again finds nothing left and keeps the mark of the prune that removed the rows.
+    expect((await runCli(['prune', '--run', '1'], { env: t.env })).code).toBe(0)
+    expect((await runs(t)).map((r) => Number(r.rolled_back_by))).toEqual([3, 0, 0, 0])
   })
 
   it('counts no credits for demo runs, and none for a rejected key', async () => {
@@ -193,6 +196,18 @@ describe('--log-format json', () => {
     expect(failed.stderr).not.toContain(DRILL_KEY)
   })
 
+  it('writes the reasons status finds the warehouse unhealthy as a JSON error line (exit 1)', async () => {
+    const t = await prepareTarget('server', 'jsonlog_status', server.url)
+    expect((await runCli(['run', '--datasets', 'rates'], { env: t.env })).code).toBe(0)
+    // The answers are stamped 2026-01-15, long before now: stale for any --max-age.
+    const r = await runCli(['status', '--max-age', '1m', '--log-format', 'json'], { env: t.env })
+    expect(r.code).toBe(1)
+    const errors = jsonLines(r.stderr).filter((l) => l.level === 'error')
+    expect(errors, r.stderr).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ msg: 'unhealthy', exit_code: 1 })
+    expect(errors[0]!.reasons).toEqual([expect.stringMatching(/^rates: newest data is/)])
+  })
+
   it.each([
     ['a bad flag value', ['run', '--limit', 'abc', '--log-format', 'json'], {}, 2],
     ['an unknown flag', ['query', '--log-format=json', '--no-such-flag'], {}, 2],
@@ -206,6 +221,26 @@ describe('--log-format json', () => {
     const lines = jsonLines(r.stderr)
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatchObject({ level: 'error', exit_code: code })
+  })
+})
+
+describe('a key that cannot be sent', () => {
+  it.each([
+    ['a line break', 'sk-live-0c3f\n9e1b'],
+    ['a space', 'sk-live-0c3f 9e1b'],
+    ['a tab', 'sk-live-0c3f\t9e1b'],
+  ])('with %s is a setting error (78) before any request, and not printed', async (_what, key) => {
+    const server = await startFixtureServer()
+    try {
+      const t = await prepareTarget('server', 'badkey', server.url)
+      const r = await runCli(['run', '--datasets', 'rates'], { env: { ...t.env, COINCAP_API_KEY: key } })
+      expect(r.code).toBe(78)
+      expect(r.stderr).toMatch(/^Error: Invalid setting --api-key \/ COINCAP_API_KEY: must be printable characters/)
+      expect(r.stderr).not.toContain('0c3f')
+      expect(server.requests).toHaveLength(0)
+    } finally {
+      await server.close()
+    }
   })
 })
 
