@@ -7,7 +7,7 @@ import { homedir } from 'node:os'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { CoincapClient } from './coincap/index.js'
 import { resolveSettings, type Settings } from './config/settings.js'
-import { ApiAuthError, ConfigError, EtlError, ExitCode, InterruptedError } from './errors.js'
+import { ApiAuthError, ConfigError, EtlError, ExitCode, InterruptedError, resultOf, type StopSignal } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import { maskArgs, maskSecrets, maskWrites } from './secrets.js'
 import { assertPrivileges, inspectAccess } from './warehouse/access.js'
@@ -28,8 +28,8 @@ import {
   noWarehouseError,
   type ReadableWarehouse,
 } from './warehouse/migrate.js'
+import { interruptUnfinishedRuns, setRunArgs } from './warehouse/runs.js'
 import { describeTarget } from './warehouse/target.js'
-import { setRunArgs } from './warehouse/runs.js'
 
 /** SQLSTATEs of a missing table (42P01), column (42703) or function (42883). */
 const UNDEFINED_OBJECT_CODES = new Set(['42P01', '42703', '42883'])
@@ -37,8 +37,12 @@ const UNDEFINED_OBJECT_CODES = new Set(['42P01', '42703', '42883'])
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
-/** How long a command may take to wind down after SIGINT/SIGTERM before the process is ended anyway. */
+/** How long a command may take to wind down after a stop signal before the process is ended anyway. */
 const SIGNAL_GRACE_MS = 3000
+/** How long the forced exit waits to record the command's runs as interrupted (the next run abandons what it misses). */
+const RECORD_ON_EXIT_MS = 2000
+/** SIGHUP too: a closing ssh session must stop a run as cleanly as SIGTERM does. */
+const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
@@ -86,7 +90,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: ArgsOf<T>
   protected settings!: Settings
   protected logger!: Logger
-  /** Aborted on SIGINT/SIGTERM with an {@link InterruptedError} as its reason. */
+  /** Aborted on SIGINT/SIGTERM/SIGHUP with an {@link InterruptedError} as its reason. */
   protected readonly abortController = new AbortController()
 
   private warehouse?: Warehouse
@@ -95,7 +99,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Whether the closing summary named the warehouse already. */
   private summarized = false
   private readonly cleanups: (() => Promise<void>)[] = []
-  private readonly onSignal = (signal: 'SIGINT' | 'SIGTERM') => this.handleSignal(signal)
+  private readonly onSignal = (signal: StopSignal) => this.handleSignal(signal)
 
   public override async init(): Promise<void> {
     await super.init()
@@ -120,8 +124,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       level: this.settings.verbose ? 'verbose' : this.settings.quiet ? 'quiet' : 'normal',
       secrets: this.settings.secrets,
     })
-    process.once('SIGINT', this.onSignal)
-    process.once('SIGTERM', this.onSignal)
+    for (const signal of STOP_SIGNALS) process.once(signal, this.onSignal)
     process.once('unhandledRejection', this.onUnhandled)
   }
 
@@ -257,13 +260,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.abortController.signal.aborted) throw this.abortController.signal.reason
   }
 
-  private handleSignal(signal: 'SIGINT' | 'SIGTERM'): void {
+  private handleSignal(signal: StopSignal): void {
     const error = new InterruptedError(signal)
     if (!this.abortController.signal.aborted) this.abortController.abort(error)
     this.logger.warn(`${signal} received: stopping`)
-    // If the command does not wind down in time, close the database (rolling back what is open) and leave.
+    // If the command does not wind down in time, record its runs as interrupted, close the database (rolling
+    // back what is open) and leave.
     setTimeout(() => {
-      void this.closeResources().finally(() => process.exit(error.exitCode))
+      const reason = `${error.message} Forced to exit ${SIGNAL_GRACE_MS / 1000} s later.`
+      void interruptUnfinishedRuns(reason, RECORD_ON_EXIT_MS)
+        .then(() => this.closeResources())
+        .finally(() => process.exit(error.exitCode))
     }, SIGNAL_GRACE_MS).unref()
   }
 
@@ -273,8 +280,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async finally(error: Error | undefined): Promise<void> {
-    process.off('SIGINT', this.onSignal)
-    process.off('SIGTERM', this.onSignal)
+    for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal)
     process.off('unhandledRejection', this.onUnhandled)
     if (!error && this.warehouse) this.announceTarget()
     await this.closeResources()
@@ -314,7 +320,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG)
     if (this.jsonEnabled()) {
       const name = error instanceof EtlError ? error.name : etl.name
-      this.logJson({ error: { name, message: etl.message, hint: etl.hint, exitCode: etl.exitCode } })
+      const failure = { error: { name, message: etl.message, hint: etl.hint, exitCode: etl.exitCode } }
+      // A command that ended badly but has a result (a partial run) prints it whole, the error beside it.
+      this.logJson({ ...resultOf(error), ...failure })
     } else if (jsonLogs(this.settings)) {
       const stack = verbose && error.stack ? { stack: maskSecrets(error.stack, secrets) } : {}
       const line = { time: new Date().toISOString(), level: 'error', msg: etl.message, hint: etl.hint, ...stack }

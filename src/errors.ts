@@ -16,6 +16,7 @@ export const ExitCode = {
   database: 74,
   auth: 77,
   config: 78,
+  sighup: 129,
   sigint: 130,
   sigterm: 143,
 } as const
@@ -31,6 +32,20 @@ export class EtlError extends Error {
     super(message, options)
     this.name = new.target.name
   }
+}
+
+/**
+ * Attaches the result of a command that ended with `error` but has something to show (a partial run):
+ * the base command prints it (with `--json`, the result and the error) before exiting with the error's code.
+ */
+export function withResult<E extends EtlError>(error: E, result: object): E {
+  return Object.assign(error, { result })
+}
+
+/** The result attached by {@link withResult}, if any. */
+export function resultOf(error: unknown): object | undefined {
+  const result = (error as { result?: unknown } | undefined)?.result
+  return typeof result === 'object' && result !== null ? result : undefined
 }
 
 /** Exit 2: a flag or argument the command cannot use. */
@@ -82,9 +97,18 @@ export class ConfigError extends EtlError {
   }
 }
 
-/** Exit 130 or 143: the process was asked to stop; finished work is kept, unfinished rolled back. */
+/** The signals that stop a command: Ctrl-C, a service manager, and a closing terminal or ssh session. */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP'
+
+const SIGNAL_EXIT_CODES: Record<StopSignal, number> = {
+  SIGHUP: ExitCode.sighup,
+  SIGINT: ExitCode.sigint,
+  SIGTERM: ExitCode.sigterm,
+}
+
+/** Exit 129, 130 or 143 (128 + the signal's number): the process was asked to stop; finished work is kept, unfinished rolled back. */
 export class InterruptedError extends EtlError {
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
-    super(`Interrupted by ${signal}.`, signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm)
+  constructor(readonly signal: StopSignal) {
+    super(`Interrupted by ${signal}.`, SIGNAL_EXIT_CODES[signal])
   }
 }

@@ -109,8 +109,11 @@ export async function* topAssets(fetcher: Fetcher, limit: number): AsyncGenerato
   yield* paged(fetcher, { dataset: 'assets', path: 'assets' }, keyOfAsset, checkCount('The number of assets', limit))
 }
 
-/** What to do when CoinCap leaves out ids that were asked for. */
-export type UnknownIds = 'error' | 'warn'
+/**
+ * What to do when CoinCap does not know ids that were asked for: fail (`error`), warn and go on (`warn`),
+ * or hand them to a function and go on, so a caller can report them in its result.
+ */
+export type UnknownIds = 'error' | 'warn' | ((ids: readonly string[]) => void)
 
 function chunkIds(ids: readonly string[]): string[][] {
   const chunks: string[][] = []
@@ -137,8 +140,9 @@ function idOf(record: unknown): string | undefined {
 /**
  * The assets with these ids (slugs), `ids=` in chunks of at most {@link IDS_PER_REQUEST}. Whether CoinCap
  * answers an unknown id with 404 or by leaving it out is unknown, so both end the same way: a
- * {@link UsageError} "CoinCap does not know asset 'foo'" (exit 2) before that chunk is yielded, or, with
- * `unknownIds: 'warn'`, a warning and the answer as it came.
+ * {@link UsageError} "CoinCap does not know asset 'foo'" (exit 2) before that chunk is yielded, or, when
+ * `unknownIds` is not `error`, the known ids' answers (a 404 chunk is asked again in halves to find them)
+ * and the unknown ids warned about or handed over.
  */
 export async function* assetsByIds(
   fetcher: Fetcher,
@@ -147,24 +151,48 @@ export async function* assetsByIds(
 ): AsyncGenerator<Answer> {
   const unique = [...new Set(ids.map((id) => id.trim()).filter(Boolean))]
   if (unique.length === 0) throw new UsageError('No asset ids given.')
-  for (const chunk of chunkIds(unique)) {
-    const notFound = (apiError: string | undefined) => {
-      const named = chunk.find((id) => apiError?.toLowerCase() === `${id.toLowerCase()} not found`)
-      return named || chunk.length === 1
-        ? `CoinCap does not know asset '${named ?? chunk[0]}'.`
-        : `CoinCap does not know one of the assets ${quoteList(chunk)} (${apiError ?? '404'}).`
-    }
-    const spec: RequestSpec = { dataset: 'assets', path: 'assets', notFound }
-    const envelope = await fetcher.get({ ...spec, query: { ids: chunk.join(','), limit: chunk.length } })
-    const found = new Set(envelope.data.map(idOf))
-    const missing = chunk.filter((id) => !found.has(id.toLowerCase()))
-    if (missing.length > 0) {
-      const message = `CoinCap does not know asset${missing.length > 1 ? 's' : ''} ${quoteList(missing)}.`
-      if (unknownIds === 'error') throw new UsageError(message, "CoinCap ids are slugs such as 'bitcoin', not symbols.")
-      fetcher.log.warn(message, { missing: missing.join(',') })
-    }
-    yield answer('assets', envelope)
+  for (const chunk of chunkIds(unique)) yield* assetsOfChunk(fetcher, chunk, unknownIds)
+}
+
+async function* assetsOfChunk(fetcher: Fetcher, chunk: string[], unknownIds: UnknownIds): AsyncGenerator<Answer> {
+  const notFound = (apiError: string | undefined) => {
+    const named = chunk.find((id) => apiError?.toLowerCase() === `${id.toLowerCase()} not found`)
+    return named || chunk.length === 1
+      ? `CoinCap does not know asset '${named ?? chunk[0]}'.`
+      : `CoinCap does not know one of the assets ${quoteList(chunk)} (${apiError ?? '404'}).`
   }
+  const spec: RequestSpec = { dataset: 'assets', path: 'assets', notFound }
+  let envelope: ListEnvelope
+  try {
+    envelope = await fetcher.get({ ...spec, query: { ids: chunk.join(','), limit: chunk.length } })
+  } catch (error) {
+    if (unknownIds === 'error' || !(error instanceof UsageError) || !error.message.startsWith('CoinCap does not know'))
+      throw error
+    if (chunk.length === 1) return reportUnknown(fetcher, chunk, unknownIds)
+    // A 404 for the whole chunk: halves find the unknown ids in a few requests, and the known ones still load.
+    const half = Math.ceil(chunk.length / 2)
+    yield* assetsOfChunk(fetcher, chunk.slice(0, half), unknownIds)
+    yield* assetsOfChunk(fetcher, chunk.slice(half), unknownIds)
+    return
+  }
+  const found = new Set(envelope.data.map(idOf))
+  const missing = chunk.filter((id) => !found.has(id.toLowerCase()))
+  if (missing.length > 0) {
+    if (unknownIds === 'error') {
+      throw new UsageError(unknownMessage(missing), "CoinCap ids are slugs such as 'bitcoin', not symbols.")
+    }
+    reportUnknown(fetcher, missing, unknownIds)
+  }
+  yield answer('assets', envelope)
+}
+
+function unknownMessage(ids: readonly string[]): string {
+  return `CoinCap does not know asset${ids.length > 1 ? 's' : ''} ${quoteList(ids)}.`
+}
+
+function reportUnknown(fetcher: Fetcher, ids: readonly string[], unknownIds: Exclude<UnknownIds, 'error'>): void {
+  if (unknownIds === 'warn') fetcher.log.warn(unknownMessage(ids), { missing: ids.join(',') })
+  else unknownIds(ids)
 }
 
 /** Every exchange. */

@@ -34,6 +34,8 @@ export interface ListEnvelope {
 }
 
 const NOT_FOUND_HINT = "CoinCap ids are slugs such as 'bitcoin' or 'binance', not symbols such as 'BTC'."
+/** Words of an answer that says the plan's credits are spent (as opposed to a rate limit). */
+const CREDITS_WORDS = /credit|quota|payment/i
 const KEY_HINT = 'Set COINCAP_API_KEY (or pass --api-key) to a key from https://pro.coincap.io/dashboard.'
 
 interface Body {
@@ -85,7 +87,8 @@ function retiredMessage(json: unknown, mask: (text: string) => string): string |
 
 /**
  * Returns the envelope of a good answer; otherwise throws what the answer means: {@link TransientError}
- * (to retry) for 408, 429, 5xx and unparseable 2xx bodies; ApiAuthError (77) for 401/403; UsageError (2)
+ * (to retry) for 408, 429, 5xx and unparseable 2xx bodies; ApiAuthError (77) for 401, 403, 402 and a 429
+ * that names credits; UsageError (2)
  * for 400/404; DataValidationError (65) for a 2xx whose envelope is wrong; ApiUnavailableError (69) for a
  * retired API version or any other status.
  */
@@ -117,6 +120,14 @@ export function interpretAnswer(raw: RawAnswer, context: AnswerContext): ListEnv
     throw new DataValidationError(
       `CoinCap's answer to ${request} does not have the expected {data, timestamp} shape: ${describeIssues(envelope.error)}.`,
       'The API may have changed; nothing from this answer was kept. Look for a crypto-etl update.',
+    )
+  }
+  // Out of credits is a key problem (77), not a wait: CoinCap may say so with 402, or with a 429 whose text names credits.
+  if (status === 402 || (status === 429 && body.apiError !== undefined && CREDITS_WORDS.test(body.apiError))) {
+    const said = body.apiError ? ` ("${body.apiError}")` : ''
+    throw new ApiAuthError(
+      `CoinCap refused the API key (${status}): out of credits${said}. Check your plan's credits.`,
+      KEY_HINT,
     )
   }
   if (status === 408 || status === 429 || status >= 500) {

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { INTERVALS, type Interval } from '../coincap/types.js'
-import { InterruptedError, UsageError } from '../errors.js'
+import { InterruptedError, resultOf, UsageError } from '../errors.js'
 import { assetIdsFlag, durationFlag, timeFlag } from '../flags.js'
 import {
   type BackfillOptions,
@@ -108,6 +108,8 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       return result
     } catch (error) {
       progress.stop()
+      const result = resultOf(error) as BackfillResult | undefined
+      if (result && !this.jsonEnabled()) this.log(formatBackfill(result, tty))
       if (error instanceof InterruptedError)
         this.logger.warn('Finished windows are kept: run the same command to resume.')
       throw error

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { type EtlError, resultOf } from '../errors.js'
 import { type RunResult, runSnapshot } from '../pipeline/run.js'
 import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
 import { formatRunSummary, interactive, runProgress, runSummaryFields } from '../ui/run.js'
@@ -40,6 +41,7 @@ export default class Run extends BaseCommand<typeof Run> {
         runId: null,
         status: 'skipped',
         datasets: [],
+        unknownAssets: [],
         api: { requests: 0, credits: 0, bytes: 0, retries: 0, waitedMs: 0 },
         ms: 0,
       }
@@ -54,9 +56,18 @@ export default class Run extends BaseCommand<typeof Run> {
         signal: this.abortController.signal,
         secrets: this.settings.secrets,
         events: progress,
+      }).catch((error: unknown) => {
+        // A run that ended badly still shows what it did before its error line (--json prints it with the error).
+        const result = resultOf(error) as RunResult | undefined
+        progress.stop()
+        if (result) {
+          const fields = { ...runSummaryFields(result), exit_code: (error as EtlError).exitCode }
+          this.summary(formatRunSummary(result, tty, label), 'run finished', fields)
+        }
+        throw error
       })
       progress.stop()
-      if (result.status === 'skipped') this.logger.warn(`skipped: another run holds the lock (run ${result.runId})`)
+      if (result.status === 'skipped') this.logger.warn(`skipped: ${result.heldBy} (recorded as run ${result.runId})`)
       else this.summary(formatRunSummary(result, tty, label), 'run finished', runSummaryFields(result))
       if (demo)
         this.summary(

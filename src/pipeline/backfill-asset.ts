@@ -7,7 +7,7 @@ import { ApiAuthError, EtlError, ExitCode, InterruptedError, UsageError } from '
 import { dropUntried, insertPending, markFailed, markFinished } from '../warehouse/backfill.js'
 import type { Warehouse } from '../warehouse/connect.js'
 import { loadAnswer } from '../warehouse/loader.js'
-import { tryLock } from '../warehouse/locks.js'
+import { describeHolder, tryLock } from '../warehouse/locks.js'
 import { type BackfillContext, planAsset, toAssetPlan } from './backfill-plan.js'
 import type { AssetOutcome, BackfillOptions } from './backfill-types.js'
 import { diskGuard } from '../warehouse/disk.js'
@@ -67,10 +67,10 @@ export async function backfillAsset(
   const { sql, schema } = warehouse
   const { signal, events } = options
   const key = { assetId: asset, interval }
-  const lock = await tryLock(warehouse, `backfill:${asset}:${interval}`)
+  const { lock, holder } = await tryLock(warehouse, `backfill:${asset}:${interval}`, state.runId)
   if (!lock) {
     outcome.status = 'skipped'
-    events?.assetSkipped?.(asset, `another backfill of ${asset} ${interval} is running`)
+    events?.assetSkipped?.(asset, `${describeHolder(holder)} holds the lock of ${asset} ${interval}`)
     return
   }
   try {

@@ -8,7 +8,7 @@
  * (backfill-asset).
  */
 import { type CoincapClient, validateRecords } from '../coincap/index.js'
-import { ApiAuthError, EtlError, ExitCode, type InterruptedError, PartialError } from '../errors.js'
+import { ApiAuthError, EtlError, ExitCode, type InterruptedError, PartialError, withResult } from '../errors.js'
 import type { Warehouse } from '../warehouse/connect.js'
 import { finishRun, startRun } from '../warehouse/runs.js'
 import { asEtlError, backfillAsset, interruption, newOutcome, type RunState } from './backfill-asset.js'
@@ -123,15 +123,17 @@ export async function runBackfill(
   if (fatal !== undefined) await recorded.catch(() => {})
   else await recorded
   if (interrupted) throw interrupted
-  if (fatal instanceof ApiAuthError || (fatal !== undefined && status === 'failed')) throw fatal
+  if (fatal instanceof ApiAuthError) throw withResult(fatal, result)
+  if (fatal !== undefined && status === 'failed') throw fatal
   if (fatal !== undefined && !(fatal instanceof EtlError)) throw fatal
   if (status === 'partial') {
     const failedWindows = count((o) => o.windows.failed)
-    throw new PartialError(
+    const partial = new PartialError(
       `Partial backfill (run ${state.runId}): ${finished} windows loaded, ${failedWindows} failed` +
         `${fatalText ? `, then stopped: ${fatalText}` : ''}${state.failures[0] ? ` (first: ${state.failures[0]})` : ''}.`,
       'The ledger (backfill_windows) marks them failed; run the same command again to retry only those.',
     )
+    throw withResult(partial, result)
   }
   if (status === 'failed') throw state.firstError ?? new EtlError('Backfill failed.', ExitCode.internal)
   return result

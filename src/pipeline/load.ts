@@ -65,6 +65,9 @@ export async function loadLandingFile(
       }
       await history.flush()
       if (datasets.has('history')) result.rows.history = history.inserted
+      // A signal while reading means the input may be cut short (Ctrl-C on `extract | load -` ends both):
+      // its end is no proof of a complete file, so nothing of it is committed.
+      if (options.signal?.aborted) throw options.signal.reason
     })
   } catch (error) {
     const status = options.signal?.aborted ? 'interrupted' : 'failed'

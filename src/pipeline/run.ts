@@ -4,11 +4,11 @@
  * transaction, so one failing dataset leaves the others loaded (partial, exit 3) and nothing half-loaded.
  */
 import type { Answer, CoincapClient } from '../coincap/index.js'
-import { EtlError, ExitCode, InterruptedError, PartialError } from '../errors.js'
+import { EtlError, ExitCode, InterruptedError, PartialError, UsageError, withResult } from '../errors.js'
 import type { Warehouse } from '../warehouse/connect.js'
 import { retryOnLostSession } from '../warehouse/connection-errors.js'
 import { loadAnswer } from '../warehouse/loader.js'
-import { tryRunLock } from '../warehouse/locks.js'
+import { describeHolder, tryRunLock } from '../warehouse/locks.js'
 import { finishRun, type RunStatus, startRun } from '../warehouse/runs.js'
 import { fetchDataset, type Selection, type SnapshotDataset } from './datasets.js'
 
@@ -17,6 +17,8 @@ export interface RunEvents {
   datasetStarted?(dataset: SnapshotDataset): void
   datasetLoaded?(dataset: SnapshotDataset, outcome: DatasetOutcome): void
   datasetFailed?(dataset: SnapshotDataset, error: EtlError): void
+  /** `--assets` ids CoinCap does not know: left out, the others load. */
+  unknownAssets?(ids: readonly string[]): void
 }
 
 export interface RunOptions {
@@ -44,6 +46,10 @@ export interface RunResult {
   runId: number | null
   status: Exclude<RunStatus, 'running'>
   datasets: DatasetOutcome[]
+  /** Who holds the lock when the run was `skipped`: "run 41 (started 12:00:03 UTC, pid 1234 on host x) holds the lock". */
+  heldBy?: string
+  /** `--assets` ids CoinCap did not know: left out of the run (exit 2 once the rest is loaded). */
+  unknownAssets: string[]
   api: { requests: number; credits: number; bytes: number; retries: number; waitedMs: number }
   ms: number
 }
@@ -118,9 +124,11 @@ async function loadDataset(
 const LOAD_ATTEMPTS = 2
 
 /**
- * Runs one snapshot. Returns `skipped` at once when another run holds the lock. Throws PartialError (3)
- * when some datasets failed, the first dataset's error when all failed, InterruptedError on a signal;
- * in every case the `etl_runs` row says what happened.
+ * Runs one snapshot. Returns `skipped` at once when another run holds the lock. Every other ending that is
+ * not `ok` throws, with the result attached ({@link withResult}) so `--json` still prints it: an
+ * InterruptedError on a signal; ApiAuthError (77) when CoinCap refused the key for any dataset; the first
+ * dataset's error when all failed; UsageError (2) when CoinCap did not know some `--assets` ids (the others
+ * were loaded); PartialError (3) when some datasets failed. In every case the `etl_runs` row says what happened.
  */
 export async function runSnapshot(
   warehouse: Warehouse,
@@ -131,28 +139,41 @@ export async function runSnapshot(
   const started = performance.now()
   const { sql } = warehouse
   const command = options.command ?? 'run'
-  const lock = await tryRunLock(warehouse)
+  const { lock, holder } = await tryRunLock(warehouse)
   if (!lock) {
     const runId = await startRun(sql, command, selection.datasets, options.version, 'skipped')
-    await sql`update etl_runs set finished_at = now(), error = 'another run holds the lock' where run_id = ${runId}`
-    return { runId, status: 'skipped', datasets: [], api: apiTotals(client), ms: performance.now() - started }
+    const heldBy = `${describeHolder(holder)} holds the lock`
+    await sql`update etl_runs set finished_at = now(), error = ${heldBy} where run_id = ${runId}`
+    const api = apiTotals(client)
+    return { runId, status: 'skipped', heldBy, datasets: [], unknownAssets: [], api, ms: performance.now() - started }
   }
-  const runId = await startRun(sql, command, selection.datasets, options.version)
+  const runId = await startRun(sql, command, selection.datasets, options.version).catch(async (error: unknown) => {
+    await lock.release()
+    throw error
+  })
+  await lock.attach(runId)
   const outcomes: DatasetOutcome[] = []
+  const unknownAssets: string[] = []
+  const reported = reportUnknownAssets(selection, (ids) => {
+    // A dataset loaded again (after a lost session) asks again: each id is reported once.
+    const fresh = ids.filter((id) => !unknownAssets.includes(id))
+    unknownAssets.push(...fresh)
+    if (fresh.length > 0) options.events?.unknownAssets?.(fresh)
+  })
   let interrupted: InterruptedError | undefined
-  let firstError: EtlError | undefined
+  const errors: EtlError[] = []
   try {
     const fetches = new Map(
-      selection.datasets.map((d) => {
+      reported.datasets.map((d) => {
         options.events?.datasetStarted?.(d)
-        return [d, readAhead(fetchDataset(client, d, selection))] as const
+        return [d, readAhead(fetchDataset(client, d, reported))] as const
       }),
     )
     for (const [dataset, fetching] of fetches) {
       try {
         let answers: AsyncGenerator<Answer> | undefined = fetching
         const load = () => {
-          const stream = answers ?? readAhead(fetchDataset(client, dataset, selection))
+          const stream = answers ?? readAhead(fetchDataset(client, dataset, reported))
           answers = undefined
           return loadDataset(warehouse, dataset, stream, runId, options.signal)
         }
@@ -166,7 +187,7 @@ export async function runSnapshot(
           break
         }
         const etl = asEtlError(error)
-        firstError ??= etl
+        errors.push(etl)
         outcomes.push({ dataset, status: 'failed', rows: 0, records: 0, rejected: 0, error: etl.message })
         options.events?.datasetFailed?.(dataset, etl)
       }
@@ -178,18 +199,23 @@ export async function runSnapshot(
   const failed = outcomes.filter((o) => o.status === 'failed')
   const status: RunResult['status'] = interrupted
     ? 'interrupted'
-    : failed.length === 0
-      ? 'ok'
-      : failed.length === outcomes.length
-        ? 'failed'
-        : 'partial'
+    : failed.length === outcomes.length && failed.length > 0
+      ? 'failed'
+      : failed.length > 0 || unknownAssets.length > 0
+        ? 'partial'
+        : 'ok'
   const result: RunResult = {
     runId,
     status,
     datasets: outcomes,
+    unknownAssets,
     api: apiTotals(client),
     ms: performance.now() - started,
   }
+  const problems = [
+    ...failed.map((o) => `${o.dataset}: ${o.error}`),
+    ...(unknownAssets.length > 0 ? [`${unknownAssetsText(unknownAssets)}: left out, the other assets loaded`] : []),
+  ]
   await finishRun(
     sql,
     runId,
@@ -199,19 +225,48 @@ export async function runSnapshot(
       rejected: outcomes.reduce((n, o) => n + o.rejected, 0),
       apiRequests: result.api.requests,
       apiCredits: result.api.credits,
-      error: interrupted?.message ?? failed.map((o) => `${o.dataset}: ${o.error}`).join('; '),
+      error: interrupted?.message ?? problems.join('; '),
     },
     options.secrets,
   )
-  if (interrupted) throw interrupted
-  if (status === 'partial') {
-    throw new PartialError(
-      `Partial run ${runId}: ${failed.map((o) => `${o.dataset} failed (${o.error})`).join('; ')}.`,
-      'The other datasets were loaded; the next run may heal it.',
+  const ending = endingError(result, interrupted, errors)
+  if (ending) throw withResult(ending, result)
+  return result
+}
+
+/** The error a run that is not `ok` ends with: the one whose exit code tells the user what to do. */
+function endingError(
+  result: RunResult,
+  interrupted: InterruptedError | undefined,
+  errors: EtlError[],
+): EtlError | undefined {
+  if (interrupted) return interrupted
+  // A refused key or spent credits never heals by itself: 77 whatever the other datasets did.
+  const auth = errors.find((e) => e.exitCode === ExitCode.auth)
+  if (auth) return auth
+  if (result.status === 'failed') return errors[0]
+  if (result.unknownAssets.length > 0) {
+    return new UsageError(
+      `${unknownAssetsText(result.unknownAssets)}: run ${result.runId} loaded the other assets.`,
+      'Remove the id from --assets (it may be delisted); CoinCap ids are slugs such as bitcoin.',
     )
   }
-  if (status === 'failed' && firstError) throw firstError
-  return result
+  const failed = result.datasets.filter((o) => o.status === 'failed')
+  if (failed.length === 0) return undefined
+  return new PartialError(
+    `Partial run ${result.runId}: ${failed.map((o) => `${o.dataset} failed (${o.error})`).join('; ')}.`,
+    'The other datasets were loaded; the next run may heal it.',
+  )
+}
+
+function unknownAssetsText(ids: readonly string[]): string {
+  return `CoinCap does not know asset${ids.length > 1 ? 's' : ''} ${ids.map((id) => `'${id}'`).join(', ')}`
+}
+
+/** The selection with unknown `--assets` ids handed to `report` instead of failing the assets dataset. */
+function reportUnknownAssets(selection: Selection, report: (ids: readonly string[]) => void): Selection {
+  if (!('ids' in selection.assets)) return selection
+  return { ...selection, assets: { ...selection.assets, unknownIds: report } }
 }
 
 function apiTotals(client: CoincapClient): RunResult['api'] {

@@ -47,6 +47,10 @@ export function runProgress(logger: Logger, tty: boolean, label = ''): RunEvents
       update()
       logger.error(`${label}${dataset} failed: ${error.message}`)
     },
+    unknownAssets(ids) {
+      const names = ids.map((id) => `'${id}'`).join(', ')
+      logger.warn(`${label}CoinCap does not know asset${ids.length > 1 ? 's' : ''} ${names}: left out, the others load`)
+    },
     stop() {
       spinner?.stop()
     },

@@ -207,15 +207,24 @@ describe('run and load on the server', () => {
       },
     })
     const t = await prepare('server', server)
-    const first = runCli(['run'], { env: t.env })
+    let firstPid = 0
+    const first = runCli(['run'], { env: t.env, onSpawn: (child) => (firstPid = child.pid!) })
     await waitFor(async () => server.requests.includes('/v3/rates'))
     const second = await runCli(['run'], { env: t.env })
     release()
     expect(second.code).toBe(0)
-    expect(second.stderr).toMatch(/skipped: another run holds the lock/)
+    // The skip names the run that holds the lock, its start, process and host.
+    const skip =
+      /^warn: skipped: run (\d+) \(started \d\d:\d\d:\d\d UTC, pid (\d+) on host \S+\) holds the lock \(recorded as run (\d+)\)$/m.exec(
+        second.stderr,
+      )
     expect((await first).code).toBe(0)
-    const runs = await t.query<{ status: string }>('select status from etl_runs order by run_id')
-    expect(runs.map((r) => r.status).sort()).toEqual(['ok', 'skipped'])
+    const runs = await t.query<{ run_id: string; status: string; error: string | null }>(
+      'select run_id, status, error from etl_runs order by run_id',
+    )
+    expect(runs.map((r) => r.status)).toEqual(['ok', 'skipped'])
+    expect(skip?.slice(1)).toEqual([runs[0]!.run_id, String(firstPid), runs[1]!.run_id])
+    expect(runs[1]!.error).toMatch(new RegExp(`^run ${runs[0]!.run_id} \\(started .*\\) holds the lock$`))
   })
 
   it('stops on SIGTERM with exit 143, keeping loaded datasets and rolling back the rest', async () => {

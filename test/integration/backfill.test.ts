@@ -327,7 +327,7 @@ describe('backfill lock on the server database', () => {
   })
 
   it('skips an asset whose backfill another process is running, asking CoinCap nothing', async () => {
-    const lock = await tryLock(t.warehouse, 'backfill:bitcoin:h1')
+    const { lock } = await tryLock(t.warehouse, 'backfill:bitcoin:h1')
     try {
       const client = new CoincapClient({ apiUrl: server.url, apiKey: 'test-key', retries: 0 })
       const result = await runBackfill(t.warehouse, client, {

@@ -1,0 +1,187 @@
+/**
+ * How a `run` that is not `ok` ends: the exit code that tells the user what to do (77 for a refused key or
+ * spent credits in any dataset, 2 for `--assets` ids CoinCap does not know, 3 for a partial run), with
+ * `--json` printing the whole result beside the error.
+ */
+import { rm } from 'node:fs/promises'
+import type { ServerResponse } from 'node:http'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
+import { runCli } from '../helpers/cli.js'
+import { startHistoryServer } from '../helpers/history-server.js'
+import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
+import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+
+const API_KEY = 'e2e-endings-key-5521'
+const admin = adminConnection()
+const cleanups: (() => Promise<unknown>)[] = []
+
+afterAll(async () => {
+  for (const fn of cleanups) await fn()
+  await admin.end()
+})
+
+type Intercept = (url: URL, res: ServerResponse) => boolean
+
+/** A fresh schema or data directory, and a CoinCap-like server whose answers `intercept` may replace. */
+async function prepare(target: Target, intercept: Intercept = () => false) {
+  const server = await startFixtureServer({ intercept: (_req, res, url) => intercept(url, res) })
+  cleanups.push(() => server.close())
+  return { server, ...(await warehouseFor(target, server)) }
+}
+
+async function warehouseFor(target: Target, server: FixtureServer) {
+  const schema = uniqueSchema(`endings_${target}`)
+  const { env, dir } = await targetEnv(target, schema)
+  Object.assign(env, { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_API_RETRIES: '0' })
+  if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
+  const query = warehouseQuery(target, admin, schema, env)
+  const count = async (table: string) =>
+    Number((await query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]?.n)
+  return { env, query, count }
+}
+
+function answer(res: ServerResponse, status: number, body: unknown): true {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+  return true
+}
+
+/** The ways CoinCap may refuse a key or say the credits are spent. */
+const REFUSALS = [
+  { status: 401, body: { error: 'Invalid API key' } },
+  { status: 403, body: { error: 'Forbidden' } },
+  { status: 402, body: { error: 'Payment required' } },
+  { status: 429, body: { error: 'Monthly credits exhausted, upgrade your plan' } },
+]
+
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('Error: '))
+
+describe.each(TARGETS)('run endings on the %s database', (target) => {
+  it('prints the whole result of a partial run with --json and exits 3', async () => {
+    const t = await prepare(target, (url, res) => url.pathname === '/v3/exchanges' && answer(res, 400, { error: 'x' }))
+    const r = await runCli(['run', '--json'], { env: t.env })
+    expect(r.code).toBe(3)
+    const result = JSON.parse(r.stdout)
+    expect(result.status).toBe('partial')
+    expect(result.datasets.map((d: { dataset: string; status: string }) => `${d.dataset} ${d.status}`)).toEqual([
+      'assets ok',
+      'exchanges failed',
+      'rates ok',
+    ])
+    expect(result.datasets[0].rows).toBe(100)
+    expect(result.error.exitCode).toBe(3)
+    expect(result.error.message).toMatch(/^Partial run \d+: exchanges failed/)
+    expect(result.api.requests).toBe(3)
+    const [run] = await t.query<{ run_id: string; status: string }>('select run_id, status from etl_runs')
+    expect(run).toEqual({ run_id: String(result.runId), status: 'partial' })
+  })
+
+  it('prints the summary line before the error of a partial run without --json', async () => {
+    const t = await prepare(target, (url, res) => url.pathname === '/v3/rates' && answer(res, 400, { error: 'x' }))
+    const r = await runCli(['run'], { env: t.env })
+    expect(r.code).toBe(3)
+    expect(r.stdout).toMatch(/^run \d+ partial in [\d.]+s: assets \+100, exchanges \+\d+, rates failed; 3 requests/m)
+    expect(errorLines(r.stderr)).toHaveLength(1)
+  })
+
+  it.each(REFUSALS)('exits 77 when CoinCap answers $status for one dataset, keeping the others', async (refusal) => {
+    const t = await prepare(
+      target,
+      (url, res) => url.pathname === '/v3/rates' && answer(res, refusal.status, refusal.body),
+    )
+    const r = await runCli(['run', '--json'], { env: t.env })
+    expect(r.code).toBe(77)
+    const result = JSON.parse(r.stdout)
+    expect(result.error.exitCode).toBe(77)
+    expect(result.error.message).not.toContain('next run')
+    expect(result.status).toBe('partial')
+    expect(await t.count('asset_snapshots')).toBe(100)
+    expect(await t.count('rate_snapshots')).toBe(0)
+    // Refusals are not retried, even 429: the key, not the pace, is the problem.
+    expect(t.server.requests.filter((p) => p.startsWith('/v3/rates'))).toHaveLength(1)
+    const [run] = await t.query<{ status: string; error: string }>('select status, error from etl_runs')
+    expect(run?.status).toBe('partial')
+    expect(run?.error).toMatch(/^rates: CoinCap (refused|rejected) the API key/)
+  })
+
+  it('loads the known --assets ids, reports the unknown one and exits 2 (left out of the answer)', async () => {
+    const t = await prepare(target)
+    const r = await runCli(['run', '--datasets', 'assets,rates', '--assets', 'bitcoin,nosuchcoin,ethereum', '--json'], {
+      env: t.env,
+    })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("warn: CoinCap does not know asset 'nosuchcoin': left out, the others load")
+    const result = JSON.parse(r.stdout)
+    expect(result.unknownAssets).toEqual(['nosuchcoin'])
+    expect(result.status).toBe('partial')
+    expect(result.error.message).toBe(
+      `CoinCap does not know asset 'nosuchcoin': run ${result.runId} loaded the other assets.`,
+    )
+    const ids = await t.query<{ asset_id: string }>('select asset_id from asset_snapshots order by asset_id')
+    expect(ids.map((row) => row.asset_id)).toEqual(['bitcoin', 'ethereum'])
+    expect(await t.count('rate_snapshots')).toBeGreaterThan(0)
+    const [run] = await t.query<{ status: string; error: string }>('select status, error from etl_runs')
+    expect(run).toEqual({
+      status: 'partial',
+      error: "CoinCap does not know asset 'nosuchcoin': left out, the other assets loaded",
+    })
+  })
+})
+
+describe('run endings on the server, more siblings', () => {
+  it('finds unknown ids by halves when CoinCap answers 404 for the whole ids= request', async () => {
+    const unknown = new Set(['delisted-coin', 'nosuchcoin'])
+    const t = await prepare('server', (url, res) => {
+      const ids = url.searchParams.get('ids')?.split(',') ?? []
+      const bad = ids.find((id) => unknown.has(id))
+      return bad !== undefined && answer(res, 404, { error: `${bad} not found`, timestamp: Date.now() })
+    })
+    const asked = ['bitcoin', 'delisted-coin', 'ethereum', 'tether', 'nosuchcoin']
+    const r = await runCli(['run', '--datasets', 'assets', '--assets', asked.join(','), '--json'], { env: t.env })
+    expect(r.code).toBe(2)
+    expect(JSON.parse(r.stdout).unknownAssets.sort()).toEqual(['delisted-coin', 'nosuchcoin'])
+    const ids = await t.query<{ asset_id: string }>('select asset_id from asset_snapshots order by asset_id')
+    expect(ids.map((row) => row.asset_id)).toEqual(['bitcoin', 'ethereum', 'tether'])
+    // 5 ids: the whole, then [3] and [2], then each half that still held an unknown id.
+    expect(t.server.requests.length).toBeLessThanOrEqual(9)
+  })
+
+  it('exits 0 and reports nothing when every --assets id is known', async () => {
+    const t = await prepare('server')
+    const r = await runCli(['run', '--datasets', 'assets', '--assets', 'bitcoin,ethereum', '--json'], { env: t.env })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'ok', unknownAssets: [] })
+  })
+
+  it.each([402, 403])(
+    'backfill exits 77 when a window is answered %i, printing its result with --json',
+    async (status) => {
+      const server = await startHistoryServer({
+        fault: (q) => (q.asset === 'ethereum' ? status : undefined),
+      })
+      cleanups.push(() => server.close())
+      const t = await warehouseFor('server', server)
+      const r = await runCli(
+        [
+          'backfill',
+          '--assets',
+          'bitcoin,ethereum',
+          '--interval',
+          'd1',
+          '--from',
+          '2025-01-01',
+          '--to',
+          '2025-02-01',
+          '--json',
+        ],
+        { env: t.env },
+      )
+      expect(r.code).toBe(77)
+      const result = JSON.parse(r.stdout)
+      expect(result.error.exitCode).toBe(77)
+      expect(result.assets.map((a: { asset: string }) => a.asset)).toEqual(['bitcoin', 'ethereum'])
+      expect(await t.count('asset_history')).toBe(31)
+    },
+  )
+})

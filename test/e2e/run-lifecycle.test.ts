@@ -1,0 +1,168 @@
+/**
+ * Runs are never left `running`: SIGHUP stops a run like SIGTERM, a run killed outright (SIGKILL) is marked
+ * `abandoned` by the next one, a forced exit after the signal grace records the run interrupted, and a
+ * Ctrl-C on `extract | load -` never records a load `ok`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { rm } from 'node:fs/promises'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startFixtureServer } from '../../src/demo/server.js'
+import postgres from 'postgres'
+import { BIN, cleanEnv, runCli } from '../helpers/cli.js'
+import { TEST_DATABASE_URL } from '../helpers/env.js'
+import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
+import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+
+const API_KEY = 'e2e-lifecycle-key-8830'
+const admin = adminConnection()
+const cleanups: (() => Promise<unknown>)[] = []
+
+afterAll(async () => {
+  for (const fn of cleanups) await fn()
+  await admin.end()
+})
+
+/** A warehouse and a CoinCap-like server whose `/v3/rates` hangs until `release()` (a run in progress). */
+async function prepare(target: Target) {
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const server = await startFixtureServer({
+    intercept: async (_req, _res, url) => {
+      if (url.pathname === '/v3/rates') await held
+      return false
+    },
+  })
+  cleanups.push(async () => {
+    release()
+    await server.close()
+  })
+  const schema = uniqueSchema(`life_${target}`)
+  const { env, dir } = await targetEnv(target, schema)
+  Object.assign(env, { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_API_RETRIES: '0' })
+  if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
+  const query = warehouseQuery(target, admin, schema, env)
+  const runs = () =>
+    query<{ run_id: number; command: string; status: string; error: string | null }>(
+      'select run_id::int, command, status, error from etl_runs order by run_id',
+    )
+  return { env, schema, server, release, query, runs }
+}
+
+/** Resolves once the server was asked for `path`. */
+async function asked(server: { requests: string[] }, path: string): Promise<void> {
+  while (!server.requests.some((p) => p.startsWith(path))) await new Promise((r) => setTimeout(r, 50))
+}
+
+/** Resolves once the child wrote `text` on stderr. */
+function stderrSays(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = ''
+    child.stderr?.on('data', (d: Buffer | string) => {
+      seen += String(d)
+      if (seen.includes(text)) resolve()
+    })
+  })
+}
+
+describe.each(TARGETS)('run lifecycle on the %s database', (target) => {
+  it('stops on SIGHUP like SIGTERM: exit 129, the run recorded interrupted', async () => {
+    const t = await prepare(target)
+    const r = await runCli(['run', '--verbose'], {
+      env: t.env,
+      onSpawn: (child) => void asked(t.server, '/v3/rates').then(() => child.kill('SIGHUP')),
+    })
+    expect(r.code).toBe(129)
+    expect(r.stderr).toContain('SIGHUP received: stopping')
+    expect((await t.runs()).map((run) => [run.status, run.error])).toEqual([['interrupted', 'Interrupted by SIGHUP.']])
+  })
+
+  it('marks a run killed with SIGKILL abandoned on the next run, which runs', async () => {
+    const t = await prepare(target)
+    let pid = 0
+    const killed = await runCli(['run', '--verbose'], {
+      env: t.env,
+      onSpawn: (child) => {
+        pid = child.pid!
+        void asked(t.server, '/v3/rates').then(() => child.kill('SIGKILL'))
+      },
+    })
+    expect(killed.signal).toBe('SIGKILL')
+    expect((await t.runs()).map((run) => run.status)).toEqual(['running'])
+    t.release()
+    // The embedded data directory's lock of the killed process goes stale after 10 s.
+    if (target === 'embedded') await new Promise((r) => setTimeout(r, 11_000))
+    const next = await runCli(['run'], { env: t.env })
+    expect(next.code, next.stderr).toBe(0)
+    const [first, second] = await t.runs()
+    expect(first?.status).toBe('abandoned')
+    expect(first?.error).toMatch(
+      new RegExp(
+        `^abandoned: pid ${pid} on host \\S+ ended without recording an outcome \\(found by run ${second?.run_id}\\)$`,
+      ),
+    )
+    expect(second?.status).toBe('ok')
+  })
+
+  it('never records an ok load when Ctrl-C stops extract | load -', async () => {
+    const t = await prepare(target)
+    // extract piped into load, as a shell runs it; a Ctrl-C signals both at once.
+    const extract = spawn(process.execPath, [BIN, 'extract'], {
+      env: cleanEnv(t.env),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    const load = spawn(process.execPath, [BIN, 'load', '-', '--verbose'], {
+      env: cleanEnv(t.env),
+      stdio: ['pipe', 'ignore', 'pipe'],
+    })
+    extract.stdout.pipe(load.stdin)
+    load.stdin.on('error', () => {})
+    const loadExit = new Promise<number | null>((resolve) => load.on('close', (code) => resolve(code)))
+    await Promise.all([stderrSays(load, 'load started'), asked(t.server, '/v3/rates')])
+    // extract has written the assets and exchanges and waits for /rates; load has read them.
+    await new Promise((r) => setTimeout(r, 500))
+    extract.kill('SIGINT')
+    load.kill('SIGINT')
+    expect(await loadExit).toBe(130)
+    expect((await t.runs()).map((run) => [run.command, run.status])).toEqual([['load', 'interrupted']])
+    const [row] = await t.query<{ n: number }>('select count(*)::int as n from asset_snapshots')
+    expect(row?.n).toBe(0)
+  })
+})
+
+describe('run lifecycle on the server database, forced exit', () => {
+  it('records the run interrupted when it is forced to exit after the grace period', async () => {
+    const t = await prepare('server')
+    t.release()
+    await runCli(['migrate'], { env: t.env })
+    // A table held by another session: the run's load waits on it and cannot wind down within the grace.
+    const blocker = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
+    cleanups.push(() => blocker.end())
+    let unblock: () => void = () => {}
+    const blocking = blocker.begin(async (tx) => {
+      await tx.unsafe(`lock table "${t.schema}".asset_snapshots in access exclusive mode`)
+      await new Promise<void>((resolve) => {
+        unblock = resolve
+      })
+    })
+    await new Promise((r) => setTimeout(r, 200))
+    try {
+      const r = await runCli(['run', '--datasets', 'assets', '--verbose'], {
+        env: t.env,
+        onSpawn: (child) => {
+          void asked(t.server, '/v3/assets').then(() => setTimeout(() => child.kill('SIGTERM'), 1000))
+        },
+      })
+      expect(r.code).toBe(143)
+      const runs = await t.runs()
+      expect(runs.map((run) => [run.status, run.error])).toEqual([
+        ['interrupted', 'Interrupted by SIGTERM. Forced to exit 3 s later.'],
+      ])
+    } finally {
+      unblock()
+      await blocking
+    }
+  })
+})
