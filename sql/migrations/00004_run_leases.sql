@@ -15,3 +15,5 @@ create table run_leases (
 alter table etl_runs drop constraint etl_runs_status_check;
 alter table etl_runs add constraint etl_runs_status_check
   check (status in ('running', 'ok', 'partial', 'failed', 'skipped', 'interrupted', 'abandoned'));
+-- Every command that records a run looks for `running` ones: few rows among many.
+create index etl_runs_running_idx on etl_runs (run_id) where status = 'running';

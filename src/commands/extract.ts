@@ -45,7 +45,7 @@ export default class Extract extends BaseCommand<typeof Extract> {
     }
     let result: ExtractResult
     try {
-      result = await extract(client, selectionFromFlags(this.flags), sink)
+      result = await extract(client, selectionFromFlags(this.flags), sink, { demo: this.flags.demo })
       if (file && partial && output) {
         await new Promise<void>((resolve, reject) => {
           file.once('finish', resolve).once('error', reject)

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { allowDemoFlag, checkDemoTarget } from '../demo/guard.js'
 import { UsageError } from '../errors.js'
 import { openLanding } from '../pipeline/landing.js'
 import { type LoadResult, loadLandingFile } from '../pipeline/load.js'
@@ -18,6 +19,7 @@ export default class Load extends BaseCommand<typeof Load> {
     '<%= config.bin %> load assets.ndjson.gz --database-url postgres://etl@db:5432/market',
     'cat snapshot.ndjson | <%= config.bin %> load -',
   ]
+  static override flags = { 'allow-demo': allowDemoFlag }
   static override args = {
     file: Args.string({ description: 'Landing file (plain or gzip), or - for stdin.', default: '-' }),
   }
@@ -32,19 +34,22 @@ export default class Load extends BaseCommand<typeof Load> {
       )
     }
     const input = await openLanding(file, this.abortController.signal)
+    const name = file === '-' ? 'stdin' : file
     const warehouse = await this.openWarehouse()
     const result = await loadLandingFile(warehouse, input, {
-      name: file === '-' ? 'stdin' : file,
+      name,
       version: VERSION,
       signal: this.abortController.signal,
       secrets: this.settings.secrets,
       onStarted: (runId) => this.logger.debug('load started', { run: runId, source: file }),
+      onDemo: (line) =>
+        checkDemoTarget(this.settings, this.flags['allow-demo'], `${name} line ${line} (from extract --demo)`),
     })
     const rows = Object.entries(result.rows)
       .map(([d, n]) => `${d} +${n}`)
       .join(', ')
     this.summary(
-      `loaded ${plural(result.lines, 'answer')} from ${file === '-' ? 'stdin' : file}: ${rows || 'nothing'}; ${result.rejected} rejected (run ${result.runId})`,
+      `${result.demo ? '[demo] ' : ''}loaded ${plural(result.lines, 'answer')} from ${name}: ${rows || 'nothing'}; ${result.rejected} rejected (run ${result.runId})`,
       'load finished',
       {
         run_id: result.runId,
@@ -54,6 +59,7 @@ export default class Load extends BaseCommand<typeof Load> {
         rejected: result.rejected,
         requests: result.api.requests,
         credits: result.api.credits,
+        demo: result.demo,
       },
     )
     return result

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { allowDemoFlag, checkDemoTarget } from '../demo/guard.js'
 import { type EtlError, resultOf } from '../errors.js'
 import { type RunResult, runSnapshot } from '../pipeline/run.js'
 import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
@@ -20,6 +21,7 @@ export default class Run extends BaseCommand<typeof Run> {
   ]
   static override flags = {
     ...selectionFlags,
+    'allow-demo': allowDemoFlag,
     // Only recorded (etl_runs.args): status --max-age watches the datasets of scheduled runs, not ad-hoc ones.
     scheduled: Flags.boolean({
       summary:
@@ -29,6 +31,7 @@ export default class Run extends BaseCommand<typeof Run> {
 
   async run(): Promise<RunResult> {
     const demo = this.flags.demo
+    if (demo) checkDemoTarget(this.settings, this.flags['allow-demo'], 'run --demo')
     const label = demo ? '[demo] ' : ''
     let warehouse: Awaited<ReturnType<typeof this.openWarehouse>>
     try {

@@ -11,8 +11,13 @@ export interface ExtractResult {
   api: CoincapStats
 }
 
-/** Writes one landing line per answer to `out`, dataset after dataset, honouring back-pressure. */
-export async function extract(client: CoincapClient, selection: Selection, out: Writable): Promise<ExtractResult> {
+/** Writes one landing line per answer to `out`, dataset after dataset, honouring back-pressure; `demo` labels each line. */
+export async function extract(
+  client: CoincapClient,
+  selection: Selection,
+  out: Writable,
+  options: { demo?: boolean } = {},
+): Promise<ExtractResult> {
   const result: ExtractResult = { answers: 0, records: {}, api: client.stats }
   let spent = client.stats
   for (const dataset of selection.datasets) {
@@ -22,7 +27,7 @@ export async function extract(client: CoincapClient, selection: Selection, out: 
       const now = client.stats
       const cost = { requests: now.requests - spent.requests, credits: now.credits - spent.credits }
       spent = now
-      if (!out.write(formatLandingLine(answer, cost))) await drained(out)
+      if (!out.write(formatLandingLine(answer, cost, options.demo))) await drained(out)
       result.answers += 1
       result.records[dataset] = (result.records[dataset] ?? 0) + answer.data.length
     }

@@ -26,6 +26,7 @@ const landingLineSchema = z
     start: epochMs.optional(),
     end: epochMs.optional(),
     cost: z.object({ requests: z.number().int().min(0), credits: z.number().int().min(0) }).optional(),
+    demo: z.literal(true).optional(),
   })
   .refine((l) => l.dataset !== 'history' || (l.asset && l.interval), 'a history line needs "asset" and "interval"')
 
@@ -39,9 +40,11 @@ export interface AnswerCost {
  * One landing line as `extract` writes it. `cost` travels with the answer so that the `load` that stores it
  * can record the credits the extract spent (extract itself has no database to record them in).
  */
-export function formatLandingLine(answer: Answer, cost?: AnswerCost): string {
+export function formatLandingLine(answer: Answer, cost?: AnswerCost, demo?: boolean): string {
   const { dataset, asset, interval, start, end, timestamp, data } = answer
-  return `${JSON.stringify({ dataset, asset, interval, start, end, timestamp, cost, data })}\n`
+  // `"demo":true` labels made-up answers (extract --demo), so the load that stores them keeps the label.
+  const label = demo ? { demo: true } : {}
+  return `${JSON.stringify({ dataset, asset, interval, start, end, timestamp, cost, ...label, data })}\n`
 }
 
 /**
@@ -118,6 +121,8 @@ export interface LandingLine {
   answer: Answer
   /** What extract spent on this answer; absent in files written by other tools or older versions. */
   cost?: AnswerCost
+  /** The answer is made up (written by `extract --demo`). */
+  demo: boolean
 }
 
 /**
@@ -142,8 +147,8 @@ export async function* readLanding(input: Readable, name: string): AsyncGenerato
         const issue = parsed.error.issues[0]!
         throw bad(name, line, `${issue.path.join('.') || 'line'}: ${issue.message}`)
       }
-      const { cost, ...answer } = parsed.data
-      yield { line, answer: answer as Answer, cost }
+      const { cost, demo, ...answer } = parsed.data
+      yield { line, answer: answer as Answer, cost, demo: demo === true }
     }
   } catch (error) {
     if (

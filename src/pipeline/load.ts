@@ -18,6 +18,8 @@ export interface LoadOptions {
   secrets?: readonly string[]
   /** Called once the run is recorded, before the first line is read. */
   onStarted?: (runId: number) => void
+  /** Called at the first demo line (written by `extract --demo`), with its number; throws to refuse the file. */
+  onDemo?: (line: number) => void
 }
 
 /** What a load did, per table: new rows and rejected records; `lines` answers read. */
@@ -28,6 +30,8 @@ export interface LoadResult {
   rejected: number
   /** What the extract that wrote the file spent on the answers this load added (carried in its lines). */
   api: { requests: number; credits: number }
+  /** The file held demo answers (made up): the run is recorded as `load --demo`. */
+  demo: boolean
 }
 
 /**
@@ -42,7 +46,7 @@ export async function loadLandingFile(
   const { sql, schema } = warehouse
   const runId = await startRun(sql, 'load', [], options.version)
   options.onStarted?.(runId)
-  const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0, api: { requests: 0, credits: 0 } }
+  const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0, api: { requests: 0, credits: 0 }, demo: false }
   const datasets = new Set<string>()
   const checkDisk = diskGuard(warehouse.dataDir)
   // A signal ends the wait for the next line too (a FIFO or a stdin whose writer never closes it).
@@ -52,8 +56,12 @@ export async function loadLandingFile(
     await sql.begin(async (tx) => {
       // asset_history's key is (asset_id, interval, ts): three leading columns.
       const history = new BulkWriter(tx, schema, warehouse.kind, 3)
-      for await (const { answer, cost } of readLanding(input, options.name)) {
+      for await (const { line, answer, cost, demo } of readLanding(input, options.name)) {
         if (options.signal?.aborted) throw options.signal.reason
+        if (demo && !result.demo) {
+          options.onDemo?.(line)
+          result.demo = true
+        }
         await checkDisk()
         const loaded = await loadAnswer(tx, schema, answer, runId, { history })
         result.lines += 1
@@ -76,7 +84,9 @@ export async function loadLandingFile(
   } finally {
     options.signal?.removeEventListener('abort', stopReading)
   }
-  await sql`update etl_runs set datasets = ${sql.array([...datasets])} where run_id = ${runId}`
+  // A load of demo answers carries the demo label, as `run --demo` does, so reports can say they are made up.
+  const command = result.demo ? 'load --demo' : 'load'
+  await sql`update etl_runs set datasets = ${sql.array([...datasets])}, command = ${command} where run_id = ${runId}`
   // The extract's credits are recorded by the load that stores its answers; a file loaded before adds no rows
   // and records none, so loading it again does not count them twice.
   if (Object.values(result.rows).every((n) => n === 0)) result.api = { requests: 0, credits: 0 }

@@ -300,15 +300,18 @@ export async function recentRuns(
 }
 
 /**
- * The `run --demo` runs whose snapshots are still stored, oldest first, so reports can say their prices are
- * made up. etl_runs is asked first (almost always: no demo run, one tiny query). A demo stamps its answers
- * with the time of the run, so each probe reads that run's minutes of one partition per table.
+ * The `run --demo` and `load --demo` runs whose snapshots are still stored, oldest first, so reports can say
+ * their prices are made up. etl_runs is asked first (almost always: no demo run, one tiny query). A demo run
+ * stamps its answers with the time of the run, so each probe reads that run's minutes of one partition per
+ * table; a demo file may be loaded any time after its extract, so that probe reads every partition.
  */
 export async function demoRunsWithRows(sql: Sql): Promise<number[]> {
   const runs = await sql<{ run_id: string; from: Date; to: Date }[]>`
-    select run_id, started_at - interval '1 minute' as from,
-      coalesce(finished_at, started_at + interval '1 hour') + interval '1 minute' as to
-    from etl_runs where command = 'run --demo' order by run_id`
+    select run_id,
+      case when command = 'load --demo' then '1970-01-01Z' else started_at - interval '1 minute' end as from,
+      case when command = 'load --demo' then '9999-01-01Z'
+        else coalesce(finished_at, started_at + interval '1 hour') + interval '1 minute' end as to
+    from etl_runs where command in ('run --demo', 'load --demo') order by run_id`
   const stored: number[] = []
   for (const run of runs) {
     const [row] = await sql<{ stored: boolean }[]>`

@@ -96,7 +96,7 @@ describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
 
   it('counts no credits for demo runs, and none for a rejected key', async () => {
     const t = await prepareTarget(target, 'credits', server.url)
-    const demo = await runCli(['run', '--demo', '--json'], { env: t.env })
+    const demo = await runCli(['run', '--demo', '--allow-demo', '--json'], { env: t.env })
     expect(demo.code, demo.stderr).toBe(0)
     expect(JSON.parse(demo.stdout).api).toMatchObject({ requests: 3, credits: 0 })
     await server.close()

@@ -81,7 +81,9 @@ describe.each(TARGETS)('run endings on the %s database', (target) => {
     const t = await prepare(target, (url, res) => url.pathname === '/v3/rates' && answer(res, 400, { error: 'x' }))
     const r = await runCli(['run'], { env: t.env })
     expect(r.code).toBe(3)
-    expect(r.stdout).toMatch(/^run \d+ partial in [\d.]+s: assets \+100, exchanges \+\d+, rates failed; 3 requests/m)
+    expect(r.stdout).toMatch(
+      /^run \d+ partial in [\d.]+s: assets \+100, exchanges \+\d+, rates failed; 0 rejected; 3 requests/m,
+    )
     expect(errorLines(r.stderr)).toHaveLength(1)
   })
 

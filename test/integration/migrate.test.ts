@@ -15,6 +15,7 @@ const TABLES = [
   'market_snapshots',
   'rate_snapshots',
   'rejected_records',
+  'run_leases',
   'schema_migrations',
 ]
 

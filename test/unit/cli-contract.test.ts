@@ -21,7 +21,7 @@ const COMMANDS: Record<string, { flags: string[]; args: string[] }> = {
     ],
     args: [],
   },
-  load: { flags: [], args: ['file'] },
+  load: { flags: ['allow-demo'], args: ['file'] },
   migrate: { flags: ['distributed'], args: [] },
   prune: { flags: ['datasets', 'dry-run', 'newer-than', 'older-than', 'run'], args: [] },
   query: {
@@ -30,6 +30,7 @@ const COMMANDS: Record<string, { flags: string[]; args: string[] }> = {
   },
   run: {
     flags: [
+      'allow-demo',
       'assets',
       'datasets',
       'demo',

@@ -86,7 +86,7 @@ describe('the embedded database dies with its CLI (SIGKILL) in the middle of a l
     expect(first.signal).toBe('SIGKILL')
     expect(await t.count('asset_history')).toBe(0)
     const left = await t.query<{ status: string }>('select status from etl_runs')
-    // The killed process could not finish its row: it stays `running` (nothing else can know it died).
+    // The killed process could not finish its row: it stays `running` until the next command finds it dead.
     expect(left.map((r) => r.status)).toEqual(['running'])
 
     // 2. Killed again, then loaded again at once, as a supervisor restarting it would.
@@ -100,5 +100,8 @@ describe('the embedded database dies with its CLI (SIGKILL) in the middle of a l
     expect(again.code, again.stderr).toBe(0)
     expect(JSON.parse(again.stdout)).toMatchObject({ rows: { history: ROWS } })
     expect(await t.count('asset_history')).toBe(ROWS)
+    // Each load found the run killed before it and marked it abandoned.
+    const runs = await t.query<{ status: string }>('select status from etl_runs order by run_id')
+    expect(runs.map((r) => r.status)).toEqual(['abandoned', 'abandoned', 'ok'])
   })
 })
