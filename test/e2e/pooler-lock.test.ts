@@ -148,3 +148,30 @@ describe('the backfill lock through pgbouncer in transaction mode', () => {
     }
   })
 })
+
+describe('a database that goes away under a run (the pooler stopped and started again)', () => {
+  it('leaves the run running only until the next run, which marks it abandoned', async () => {
+    const before = (await runs()).length
+    holdRates()
+    const requests = server.requests.length
+    let pid = 0
+    const cut = runCli(['run', '--datasets', 'rates'], { env: env(), onSpawn: (child) => (pid = child.pid!) })
+    await until(() => server.requests.slice(requests).includes('/v3/rates'))
+    await pgbouncer.stop()
+    release()
+    const ended = await cut
+    expect(ended.code).toBe(74)
+    expect((await runs()).slice(before).map((r) => r.status)).toEqual(['running'])
+
+    pgbouncer = await startPgbouncer('transaction')
+    const next = await runCli(['run', '--datasets', 'rates'], { env: env() })
+    expect(next.code, next.stderr).toBe(0)
+    const after = (await runs()).slice(before)
+    expect(after.map((r) => r.status)).toEqual(['abandoned', 'ok'])
+    expect(after[0]!.error).toMatch(
+      new RegExp(
+        `^abandoned: pid ${pid} on host \\S+ ended without recording an outcome \\(found by run ${after[1]!.run_id}\\)$`,
+      ),
+    )
+  })
+})
