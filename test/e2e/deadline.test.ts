@@ -66,7 +66,7 @@ describe('a database that stops answering', () => {
     ['query --sql', () => ['query', '--sql', 'select count(*) from etl_runs'], 'etl_runs'],
     ['run', () => ['run'], 'etl_runs'],
     // Inside load's transaction: its rollback must not wait on the dead connection either.
-    ['load', () => ['load', join(dir, 'snapshot.ndjson')], 'assets'],
+    ['load', () => ['load', join(dir, 'snapshot.ndjson'), '--allow-demo'], 'assets'],
   ])('%s exits 74 with "no answer" after CRYPTO_ETL_DB_TIMEOUT', async (_name, args, table) => {
     const r = await whileLocked(table, () => runCli(args(), { env: env(), timeoutMs: 30_000 }))
     expect(r.code, r.stderr).toBe(74)
