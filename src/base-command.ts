@@ -7,7 +7,16 @@ import { homedir } from 'node:os'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { CoincapClient } from './coincap/index.js'
 import { resolveSettings, type Settings } from './config/settings.js'
-import { ApiAuthError, ConfigError, EtlError, ExitCode, InterruptedError, resultOf, type StopSignal } from './errors.js'
+import {
+  ApiAuthError,
+  ConfigError,
+  EtlError,
+  ExitCode,
+  InterruptedError,
+  resultOf,
+  type StopSignal,
+  UsageError,
+} from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import { maskArgs, maskSecrets, maskWrites } from './secrets.js'
 import { assertPrivileges, inspectAccess } from './warehouse/access.js'
@@ -30,6 +39,7 @@ import {
 } from './warehouse/migrate.js'
 import { interruptUnfinishedRuns, setRunArgs } from './warehouse/runs.js'
 import { describeTarget } from './warehouse/target.js'
+import { unknownFlagMessage } from './ui/did-you-mean.js'
 
 /** SQLSTATEs of a missing table (42P01), column (42703) or function (42883). */
 const UNDEFINED_OBJECT_CODES = new Set(['42P01', '42703', '42883'])
@@ -342,7 +352,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
  * Whether log lines are JSON. Before the settings are resolved (a bad flag or setting fails first), the
  * command line and the environment are asked directly, so even that error comes out as JSON.
  */
-function jsonLogs(settings: Settings | undefined): boolean {
+/** Whether log lines are JSON: from the settings, or before they are read from the flag or the variable. */
+export function jsonLogs(settings: Settings | undefined): boolean {
   if (settings) return settings.logFormat === 'json'
   const argv = process.argv
   const flag = argv.findIndex((a) => a === '--log-format' || a.startsWith('--log-format='))
@@ -352,6 +363,8 @@ function jsonLogs(settings: Settings | undefined): boolean {
 
 /** Maps anything thrown to an {@link EtlError}: oclif's parse errors are usage (2), driver errors 74. */
 export function toEtlError(error: unknown, secrets: readonly string[]): EtlError {
+  const unknownFlag = unknownFlagMessage(error)
+  if (unknownFlag) return new UsageError(maskSecrets(unknownFlag, secrets))
   // oclif rethrows a custom flag's parse error as "Parsing --<flag> \n\t<message>\n..." without an exit code.
   const parsing = /^Parsing --([\w-]+) \n\t([^\n]*)/.exec((error as Error | undefined)?.message ?? '')
   if (parsing) {

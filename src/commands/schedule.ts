@@ -17,6 +17,7 @@ import {
   formatInstalled,
   formatScheduleText,
 } from '../ui/schedule.js'
+import { unknownFlagMessage } from '../ui/did-you-mean.js'
 import { VERSION } from '../version.js'
 
 export default class Schedule extends BaseCommand<typeof Schedule> {
@@ -143,6 +144,8 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
       })
       return flags as plan.RunFlagValues
     } catch (error) {
+      const unknown = unknownFlagMessage(error)
+      if (unknown) throw new UsageError(`After --: ${unknown}`, 'See crypto-etl run --help.')
       const lines = (error as Error).message.split('\n').map((l) => l.trim())
       const detail = lines.filter((l) => l && !l.startsWith('See more help')).join(': ')
       throw new UsageError(`After --: ${detail}`, 'See crypto-etl run --help.')

@@ -120,6 +120,6 @@ describe('the CLI foundation', () => {
   it('exits 2 with a one-line message on an unknown flag', async () => {
     const r = await runCli(['migrate', '--bogus'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/Nonexistent flag: --bogus/)
+    expect(r.stderr).toMatch(/Unknown flag --bogus\./)
   })
 })

@@ -145,7 +145,7 @@ describe('schedule --format cron', () => {
     const { env } = newHome()
     const r = await runCli(['schedule', '--every', '5m', '--', '--limt', '5'], { env })
     expect(r.code).toBe(2)
-    expect(r.stderr).toBe('Error: After --: Nonexistent flag: --limt\nSee crypto-etl run --help.\n')
+    expect(r.stderr).toBe('Error: After --: Unknown flag --limt. Did you mean --limit?\nSee crypto-etl run --help.\n')
   })
 
   it('refuses an API key after -- without repeating it (exit 2)', async () => {

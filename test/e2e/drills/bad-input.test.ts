@@ -54,7 +54,7 @@ const USAGE_ERRORS: [string[], string][] = [
   [['run', '--assets', 'bitcoin', '--limit', '5'], 'Error: --limit=5 cannot also be provided when using --assets'],
   [['run', '--log-format', 'xml'], 'Error: Expected --log-format=xml to be one of: text, json'],
   [['run', '--quiet', '--verbose'], 'Error: --verbose=true cannot also be provided when using --quiet'],
-  [['run', '--bogus'], 'Error: Nonexistent flag: --bogus'],
+  [['run', '--bogus'], 'Error: Unknown flag --bogus.'],
   [['extract', '--json'], ''], // under --json the error is the JSON object on stdout (checked below)
   [['load', '/nonexistent/snapshot.ndjson'], 'Error: Cannot read /nonexistent/snapshot.ndjson: ENOENT.'],
   [['load', '/tmp'], 'Error: Cannot read /tmp: EISDIR.'],
@@ -105,7 +105,7 @@ const USAGE_ERRORS: [string[], string][] = [
   [['query', '--chart', '--format', 'csv'], 'Error: --chart draws for the terminal; drop --format.'],
   [['status', '--max-age', '7x'], "Error: --max-age: '7x' is not a duration; use e.g. 90s, 15m, 1h, 30d, 2w."],
   [['status', '--runs', '0'], 'Error: --runs: Expected an integer greater than or equal to 1 but received: 0'],
-  [['migrate', '--bogus'], 'Error: Nonexistent flag: --bogus'],
+  [['migrate', '--bogus'], 'Error: Unknown flag --bogus.'],
   [['schedule', '--every', '7m'], 'Error: cron cannot run assets,exchanges,rates every 7m evenly; use 6m or 10m.'],
   [['schedule', '--every', '5m', '--format', 'xml'], 'Error: Expected --format=xml to be one of: cron, systemd'],
   [
@@ -116,7 +116,7 @@ const USAGE_ERRORS: [string[], string][] = [
     ['schedule', '--every', '5m', '--', '--limit', '-1'],
     'Error: After --: Parsing --limit: Expected an integer greater than or equal to 1 but received: -1',
   ],
-  [['nosuchcommand'], ' ›   Error: command nosuchcommand not found'],
+  [['nosuchcommand'], 'Error: Unknown command nosuchcommand.'],
 ]
 
 describe.concurrent('invalid flags and arguments', () => {

@@ -1,0 +1,17 @@
+/** A mistyped command: one line naming the closest command, exit 2 (oclif would say "command x not found"). */
+import type { Hook } from '@oclif/core'
+import { jsonLogs } from '../base-command.js'
+import { ExitCode } from '../errors.js'
+import { unknownMessage } from '../ui/did-you-mean.js'
+
+const hook: Hook<'command_not_found'> = async function ({ id, config }) {
+  const message = unknownMessage('command', id, config.commandIDs)
+  const line = jsonLogs(undefined)
+    ? JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: message, exit_code: ExitCode.usage })
+    : `Error: ${message}`
+  process.stderr.write(`${line}\n`)
+  // Writes to stderr are synchronous for files, pipes and terminals here: nothing is lost by leaving now.
+  process.exit(ExitCode.usage)
+}
+
+export default hook
