@@ -77,11 +77,22 @@ export function windowSize(interval: Interval, defaultMs: number, requested?: nu
   return floorTo(requested, step)
 }
 
+/** The most windows one asset's range may be cut into (30 days of m1 in 1-minute windows is 43,200). */
+export const MAX_WINDOWS_PER_ASSET = 50_000
+
 /**
  * Cuts `range` into windows of `windowMs` on a grid anchored at the Unix epoch, so the same range asked for
  * an hour later gives the same windows (bar the first and last, clipped to the range).
  */
 export function gridWindows(range: TimeRange, windowMs: number): TimeRange[] {
+  // Counted before any is made: a tiny --window over years would take minutes and gigabytes to plan.
+  const count = Math.ceil((range.end - floorTo(range.start, windowMs)) / windowMs)
+  if (count > MAX_WINDOWS_PER_ASSET) {
+    throw new UsageError(
+      `That range is ${count.toLocaleString('en-US')} windows per asset, more than ${MAX_WINDOWS_PER_ASSET.toLocaleString('en-US')}.`,
+      'Give a larger --window (or none: the defaults are the largest CoinCap serves) or a shorter range.',
+    )
+  }
   const windows: TimeRange[] = []
   for (let start = range.start; start < range.end;) {
     const end = Math.min(floorTo(start, windowMs) + windowMs, range.end)

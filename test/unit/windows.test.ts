@@ -73,6 +73,14 @@ describe('gridWindows', () => {
     ])
   })
 
+  it('refuses to cut more than 50,000 windows for one asset, before making any', () => {
+    const minute = 60_000
+    expect(gridWindows({ start: 0, end: 50_000 * minute }, minute)).toHaveLength(50_000)
+    expect(() => gridWindows({ start: 0, end: 3650 * DAY }, minute)).toThrow(
+      'That range is 5,256,000 windows per asset, more than 50,000.',
+    )
+  })
+
   it('gives the same inner windows for a range that starts a few hours later', () => {
     const a = gridWindows({ start: at('2025-01-01'), end: at('2025-04-01') }, 30 * DAY)
     const b = gridWindows({ start: at('2025-01-01T05:00Z'), end: at('2025-04-01T05:00Z') }, 30 * DAY)
