@@ -336,7 +336,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } else if (jsonLogs(this.settings)) {
       const stack = verbose && error.stack ? { stack: maskSecrets(error.stack, secrets) } : {}
       const line = { time: new Date().toISOString(), level: 'error', msg: etl.message, hint: etl.hint, ...stack }
-      process.stderr.write(`${JSON.stringify({ ...line, exit_code: etl.exitCode })}\n`)
+      const outcome = resultFields(resultOf(error))
+      process.stderr.write(`${JSON.stringify({ ...line, ...outcome, exit_code: etl.exitCode })}\n`)
     } else {
       const lines = [`Error: ${etl.message}`]
       if (etl.hint) lines.push(etl.hint)
@@ -346,6 +347,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     return etl.exitCode
   }
+}
+
+/**
+ * The fields of a JSON error line that say what a run did before it ended badly (a partial run, an unknown
+ * id, a refused key in one dataset): its id, status, rows and credits, as the summary line has them.
+ */
+function resultFields(result: object | undefined): Record<string, unknown> {
+  if (!result) return {}
+  const r = result as {
+    runId?: unknown
+    status?: unknown
+    rows?: unknown
+    datasets?: { dataset: string; rows: number }[]
+    api?: { credits?: unknown }
+  }
+  const rows = Array.isArray(r.datasets) ? Object.fromEntries(r.datasets.map((d) => [d.dataset, d.rows])) : r.rows
+  return { run_id: r.runId, status: r.status, rows, credits: r.api?.credits }
 }
 
 /**

@@ -31,7 +31,7 @@ export function defaultSocketDir(port: number): string {
 
 const postgresUrl = z.string().superRefine((value, ctx) => {
   if (!/^postgres(ql)?:\/\//i.test(value)) {
-    ctx.addIssue({ code: 'custom', message: 'must be a URL like postgres://user:pass@host:5432/db' })
+    ctx.addIssue({ code: 'custom', message: 'must be a URL like postgres://user@host:5432/db' })
     return
   }
   // Worded without quoting the URL: any part of it may be a password.

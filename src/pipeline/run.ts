@@ -246,8 +246,9 @@ function endingError(
   if (auth) return auth
   if (result.status === 'failed') return errors[0]
   if (result.unknownAssets.length > 0) {
+    const others = result.datasets.some((o) => o.dataset === 'assets' && o.records > 0)
     return new UsageError(
-      `${unknownAssetsText(result.unknownAssets)}: run ${result.runId} loaded the other assets.`,
+      `${unknownAssetsText(result.unknownAssets)}${others ? `: run ${result.runId} loaded the other assets` : ''}.`,
       'Remove the id from --assets (it may be delisted); CoinCap ids are slugs such as bitcoin.',
     )
   }

@@ -196,6 +196,30 @@ describe('--log-format json', () => {
     expect(failed.stderr).not.toContain(DRILL_KEY)
   })
 
+  it('writes what a partial run did on its final error line: run_id, status, rows, credits, exit_code 3', async () => {
+    await server.close()
+    server = await startFixtureServer({
+      now: () => DRILL_NOW,
+      intercept: (req, res) => {
+        if (!req.url?.includes('/exchanges')) return false
+        res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"bad gateway"}')
+        return true
+      },
+    })
+    const t = await prepareTarget('server', 'jsonlog_partial', server.url)
+    const r = await runCli(['run', '--log-format', 'json'], { env: { ...t.env, CRYPTO_ETL_API_RETRIES: '0' } })
+    expect(r.code).toBe(3)
+    const last = jsonLines(r.stderr).at(-1)!
+    expect(last).toMatchObject({
+      level: 'error',
+      run_id: 1,
+      status: 'partial',
+      rows: { assets: 100, exchanges: 0, rates: 16 },
+      exit_code: 3,
+    })
+    expect(last.credits).toBeGreaterThan(2)
+  })
+
   it('writes the reasons status finds the warehouse unhealthy as a JSON error line (exit 1)', async () => {
     const t = await prepareTarget('server', 'jsonlog_status', server.url)
     expect((await runCli(['run', '--datasets', 'rates'], { env: t.env })).code).toBe(0)

@@ -75,6 +75,7 @@ describe.each(TARGETS)('status on the %s database', (target) => {
       market_snapshots: [3, false],
       rate_snapshots: [5, false],
       rejected_records: [0, false],
+      run_leases: [0, false],
       schema_migrations: [(await loadMigrations()).length, false],
     })
     expect(r.tables.every((x) => x.bytes > 0)).toBe(true)
