@@ -16,6 +16,7 @@ import {
   formatInit,
   formatInstalled,
   formatScheduleText,
+  formatStorage,
 } from '../ui/schedule.js'
 import { unknownFlagMessage } from '../ui/did-you-mean.js'
 import { VERSION } from '../version.js'
@@ -113,7 +114,7 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
     const wrote = flags.init ? await plan.writeSettingsTemplate(schedule.envFile) : undefined
     const checks = await plan.checkScheduleEnvironment(schedule, cli, env, forwarded.variables)
     this.log(formatScheduleText(schedule, paths.unitDir))
-    for (const line of formatCost(schedule)) this.logger.info(line)
+    for (const line of [...formatCost(schedule), ...formatStorage(schedule)]) this.logger.info(line)
     const { warnings, notes } = formatAdvice(schedule, {
       ...checks,
       logDirMissing: flags.install ? undefined : checks.logDirMissing,

@@ -2,9 +2,9 @@
 import { ENV_FILE_VARIABLE } from '../config/settings-file.js'
 import { ConfigError } from '../errors.js'
 import { progression } from './schedule-cadence.js'
-import { costComment, totalComment } from './schedule-comments.js'
+import { costComment, storageComment, totalComment } from './schedule-comments.js'
 import { hasFlag } from './schedule-run-args.js'
-import type { Schedule, ScheduledGroup, ScheduleRequest } from './schedule-types.js'
+import type { Schedule, ScheduleRequest } from './schedule-types.js'
 
 /** A cron field: `*`, `*\/5`, `3-59/5`, `17` or `1,31`. */
 export function cronField(values: readonly number[], max: number): string {
@@ -23,15 +23,18 @@ export function shellQuote(word: string): string {
   return word !== '' && SHELL_SAFE.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }
 
+/** When the suggested daily prune runs: at night, away from the top of the hour. */
+const PRUNE_TIME = '17 3 * * *'
+
 /** The markers of the block `--install` owns in a crontab. */
 export const CRON_BEGIN = '# BEGIN crypto-etl'
 export const CRON_END = '# END crypto-etl'
 
-function cronCommand(g: ScheduledGroup, request: ScheduleRequest): string {
-  const argv = [...g.argv]
+function cronCommand(argv: readonly string[], request: ScheduleRequest): string {
+  argv = [...argv]
   const toFile = request.log !== 'syslog'
   // Cron's log file has no timestamps of its own: JSON log lines carry theirs.
-  if (toFile && !hasFlag(argv, '--log-format')) argv.push('--log-format', 'json')
+  if (toFile && !hasFlag(argv, '--log-format')) argv = [...argv, '--log-format', 'json']
   const redirect = toFile
     ? `>> ${shellQuote(request.log)} 2>&1`
     : `2>&1 | ${shellQuote(request.loggerPath ?? 'logger')} -t crypto-etl`
@@ -51,9 +54,12 @@ export function crontabBlock(schedule: Schedule, request: ScheduleRequest): stri
   ]
   for (const g of schedule.groups) {
     lines.push(`# ${costComment(g)}`)
-    for (const time of g.calendar) lines.push(`${time} ${cronCommand(g, request)}`)
+    for (const time of g.calendar) lines.push(`${time} ${cronCommand(g.argv, request)}`)
   }
-  lines.push(`# ${totalComment(schedule)}`, CRON_END)
+  lines.push(`# ${totalComment(schedule)}`)
+  // Commented out: deleting data is the user's decision, not a side effect of installing a schedule.
+  lines.push(`# ${storageComment(schedule)}; to keep ${schedule.storage.retentionDays} days, uncomment:`)
+  lines.push(`# ${PRUNE_TIME} ${cronCommand(schedule.storage.prune, request)}`, CRON_END)
   return `${lines.join('\n')}\n`
 }
 

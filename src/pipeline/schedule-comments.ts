@@ -1,4 +1,5 @@
 /** The cost comments a crontab block and a timer file carry. */
+import { formatBytes } from '../ui/format.js'
 import type { Schedule, ScheduledGroup } from './schedule-types.js'
 
 /** Text for comments: `241,200`. */
@@ -14,4 +15,10 @@ export function costComment(g: ScheduledGroup): string {
 export function totalComment(schedule: Schedule): string {
   const plan = schedule.cost.plan ? `the ${schedule.cost.plan} plan covers it` : 'more than any CoinCap plan'
   return `Total: ~${count(schedule.cost.perMonth)} CoinCap credits a month (${plan})`
+}
+
+/** The schedule's storage: how much the warehouse grows a day and in a 30-day month. */
+export function storageComment(schedule: Schedule): string {
+  const { perDay, perMonth } = schedule.storage
+  return `Storage: ~${formatBytes(perDay)} a day, ~${formatBytes(perMonth)} a month (measured bytes per row, typical sizes)`
 }

@@ -2,6 +2,7 @@
 import { UsageError } from '../errors.js'
 import type { SnapshotDataset } from './datasets.js'
 import type { ScheduleRequest } from './schedule-types.js'
+import { SUGGESTED_RETENTION_DAYS } from './storage.js'
 
 const SECRET_FLAGS = ['--api-key', '--database-url', '--env-file']
 
@@ -52,3 +53,15 @@ export function runArgv(request: ScheduleRequest, datasets: readonly SnapshotDat
 /** Whether `argv` holds the flag `name`, as `--name value` or `--name=value`. */
 export const hasFlag = (argv: readonly string[], name: string) =>
   argv.some((a) => a === name || a.startsWith(`${name}=`))
+
+/** The daily `prune` that keeps the warehouse to the suggested retention, with the same forwarded settings. */
+export function pruneArgv(request: ScheduleRequest): string[] {
+  return [
+    request.node,
+    request.cli,
+    'prune',
+    '--older-than',
+    `${SUGGESTED_RETENTION_DAYS}d`,
+    ...(request.forwarded ?? []),
+  ]
+}

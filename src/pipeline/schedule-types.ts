@@ -58,6 +58,8 @@ export interface ScheduledGroup {
   /** The systemd unit name, without `.service`/`.timer`. */
   unit?: string
   cost: { perRun: number; runsPerMonth: number; perMonth: number; source: 'typical' | 'measured'; runs?: number }
+  /** Estimated bytes the warehouse grows by, from measured bytes per row and typical answer sizes. */
+  storage: { perRun: number; perDay: number }
 }
 
 /** A file to write: its name in the unit folder and its text. */
@@ -78,6 +80,8 @@ export interface Schedule {
     overBudget: boolean
     overFreeTier: boolean
   }
+  /** Bytes a day and a 30-day month, and the daily `prune` that keeps it bounded. */
+  storage: { perDay: number; perMonth: number; retentionDays: number; prune: string[] }
   envFile: string
   log: string
   /** The crontab block (cron). */

@@ -15,8 +15,9 @@ import {
 } from './costs.js'
 import { cronField, crontabBlock } from './cron.js'
 import { cadenceOfDatasets, staggerGroups } from './schedule-cadence.js'
-import { runArgv } from './schedule-run-args.js'
+import { pruneArgv, runArgv } from './schedule-run-args.js'
 import type { Schedule, ScheduledGroup, ScheduleRequest } from './schedule-types.js'
+import { bytesPerDay, bytesPerRun, SUGGESTED_RETENTION_DAYS } from './storage.js'
 import { calendarField, systemdUnits } from './systemd.js'
 
 export { CRON_BEGIN, CRON_END, mergeCrontab, shellQuote } from './cron.js'
@@ -57,6 +58,7 @@ export function buildSchedule(request: ScheduleRequest): Schedule {
     const key = datasetsKey(g.datasets)
     const measured = request.measured?.get(key)
     const perRun = measured?.credits ?? estimateRunCredits(g.datasets, request.selection)
+    const storedPerRun = bytesPerRun(g.datasets, request.selection)
     return {
       datasets: g.datasets,
       every: formatDuration(g.everyMs),
@@ -75,8 +77,10 @@ export function buildSchedule(request: ScheduleRequest): Schedule {
         source: measured ? 'measured' : 'typical',
         runs: measured?.runs,
       },
+      storage: { perRun: storedPerRun, perDay: bytesPerDay(storedPerRun, g.everyMs) },
     }
   })
+  const storagePerDay = groups.reduce((sum, g) => sum + g.storage.perDay, 0)
   const perMonth = groups.reduce((sum, g) => sum + g.cost.perMonth, 0)
   const plan = smallestPlan(perMonth)
   const schedule: Schedule = {
@@ -89,6 +93,12 @@ export function buildSchedule(request: ScheduleRequest): Schedule {
       budget: request.budget,
       overBudget: request.budget !== undefined && perMonth > request.budget,
       overFreeTier: perMonth > FREE_TIER_CREDITS,
+    },
+    storage: {
+      perDay: storagePerDay,
+      perMonth: storagePerDay * 30,
+      retentionDays: SUGGESTED_RETENTION_DAYS,
+      prune: pruneArgv(request),
     },
     envFile: request.envFile,
     log: request.log,

@@ -1,5 +1,6 @@
 /** How `schedule` shows itself: the crontab block or unit files on stdout, costs and advice as lines for stderr. */
 import { join } from 'node:path'
+import { formatBytes } from './format.js'
 import { count, type Schedule, type ScheduleChecks, systemctlCommands } from '../pipeline/schedule.js'
 
 /** The schedule as the user would paste it: the crontab block, or each unit file under a `# <path>` line. */
@@ -29,6 +30,16 @@ export function formatCost(schedule: Schedule): string[] {
     ? `the ${plan} plan (${count(planCredits!)}) covers it`
     : 'more than the Enterprise plan (5,000,000)'
   return ['Estimated CoinCap credits (30-day month):', ...lines, `  total ${count(perMonth)} a month: ${covered}.`]
+}
+
+/** The storage the schedule adds, and the daily prune that bounds it. */
+export function formatStorage(schedule: Schedule): string[] {
+  const { perDay, perMonth, retentionDays, prune } = schedule.storage
+  const where = schedule.crontab ? ' (the commented line in the block)' : ', e.g. from cron at 03:17'
+  return [
+    `Estimated storage: ~${formatBytes(perDay)} a day, ~${formatBytes(perMonth)} a month, growing until pruned.`,
+    `  Keep ${retentionDays} days with a daily${where}: crypto-etl ${prune.slice(2).join(' ')}`,
+  ]
 }
 
 /** A warning when the estimate exceeds `--budget`, or the free tier when no budget is given. */

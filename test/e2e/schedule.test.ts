@@ -90,6 +90,13 @@ describe('schedule --format cron', () => {
       `CRYPTO_ETL_ENV_FILE=${envFile} ${process.execPath} ${CLI} run --datasets assets,exchanges,rates --scheduled --log-format json >> ${home}/.local/state/crypto-etl/cron.log 2>&1`,
     )
     expect(r.stderr).toContain('  total 328,320 a month: the Professional plan (675,000) covers it.')
+    expect(r.stderr).toContain(
+      'Estimated storage: ~25.4 MiB a day, ~761.1 MiB a month, growing until pruned.\n' +
+        '  Keep 30 days with a daily (the commented line in the block): crypto-etl prune --older-than 30d\n',
+    )
+    expect(r.stdout).toMatch(
+      /^# 17 3 \* \* \* CRYPTO_ETL_ENV_FILE=\S+ \S+ \S+ prune --older-than 30d --log-format json >> /m,
+    )
     expect(r.stderr).toContain("warn: 328,320 credits a month exceeds CoinCap's free tier (4,000)")
     expect(r.stdout + r.stderr).not.toContain('k-123456')
   })

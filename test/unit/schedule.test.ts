@@ -143,6 +143,9 @@ describe('the crontab block', () => {
         '# assets,exchanges,rates every 5m: ~38 CoinCap credits a run, ~328,320 a month (typical sizes)',
         `4-59/5 * * * * ${CRON_CMD} --datasets assets,exchanges,rates --scheduled ${CRON_TAIL}`,
         '# Total: ~328,320 CoinCap credits a month (the Professional plan covers it)',
+        // 100 assets × 231 B + 100 exchanges × 278 B + 162 rates × 256 B = 92,372 B a run, × 288 runs a day.
+        '# Storage: ~25.4 MiB a day, ~761.1 MiB a month (measured bytes per row, typical sizes); to keep 30 days, uncomment:',
+        `# 17 3 * * * CRYPTO_ETL_ENV_FILE=/home/ann/.config/crypto-etl/env ${base.node} ${base.cli} prune --older-than 30d ${CRON_TAIL}`,
         '# END crypto-etl',
         '',
       ].join('\n'),
@@ -162,6 +165,9 @@ describe('the crontab block', () => {
         '# exchanges every 1h: ~11 CoinCap credits a run, ~7,920 a month (typical sizes)',
         `24 * * * * ${CRON_CMD} --datasets exchanges --scheduled ${CRON_TAIL}`,
         '# Total: ~195,120 CoinCap credits a month (the Growth plan covers it)',
+        // assets 23,100 B × 288 + rates 41,472 B × 96 + exchanges 27,800 B × 24 = 11,301,312 B a day.
+        '# Storage: ~10.8 MiB a day, ~323.3 MiB a month (measured bytes per row, typical sizes); to keep 30 days, uncomment:',
+        `# 17 3 * * * CRYPTO_ETL_ENV_FILE=/home/ann/.config/crypto-etl/env ${base.node} ${base.cli} prune --older-than 30d ${CRON_TAIL}`,
         '# END crypto-etl',
         '',
       ].join('\n'),
