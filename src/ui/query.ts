@@ -66,7 +66,7 @@ const EMPTY: Partial<Record<QueryResult['report'], string>> = {
   exchanges: 'No exchange snapshots yet: load some with `crypto-etl run --datasets exchanges`.',
   markets: 'No market snapshots match: markets are opt-in, `crypto-etl run --datasets markets`.',
   history: 'No points for that asset in that range.',
-  movers: 'No asset has two snapshots in that period.',
+  movers: 'No asset moved in that period: none has two snapshots there with different prices.',
   runs: 'No runs recorded yet.',
   gaps: 'No gaps.',
 }

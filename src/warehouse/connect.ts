@@ -379,7 +379,10 @@ async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutS
     // A zero timeout ends the connection attempts in progress instead of waiting for them.
     await warehouse.sql.end({ timeout: 0 }).catch(() => {})
     await warehouse.close()
-    throw toDatabaseError(error, settings.secrets, `Cannot reach the database at ${warehouse.location}`)
+    throw (
+      settingError(error, settings.secrets) ??
+      toDatabaseError(error, settings.secrets, `Cannot reach the database at ${warehouse.location}`)
+    )
   } finally {
     clearTimeout(timer)
   }
@@ -390,6 +393,19 @@ async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutS
       'Point --database-url / DATABASE_URL at a PostgreSQL 12 (or newer) server.',
     )
   }
+}
+
+/**
+ * A server that refused the connection for a setting the URL gave it (`?foo=bar`: 42704, unrecognized
+ * parameter; `?statement_timeout=abc`: 22023, invalid value) is answering: the setting is wrong (78).
+ */
+function settingError(error: unknown, secrets: readonly string[]): ConfigError | undefined {
+  const err = error as { code?: string; message?: string }
+  if (err.code !== '42704' && err.code !== '22023') return undefined
+  return new ConfigError(
+    `Invalid setting --database-url / DATABASE_URL: the server refused it: ${maskSecrets(err.message ?? '', secrets)}.`,
+    'Remove or correct that parameter in the URL.',
+  )
 }
 
 /** SQLSTATE of a cancelled statement: a statement_timeout among other causes. */

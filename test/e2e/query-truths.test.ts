@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startFixtureServer } from '../../src/demo/server.js'
 import { migrate } from '../../src/warehouse/migrate.js'
 import { ensurePartitions } from '../../src/warehouse/partitions.js'
 import { runCli } from '../helpers/cli.js'
+import { cleanupDrills, prepareTarget } from '../helpers/drills.js'
 import { DEFAULT_AT, type Seeded, seedWarehouse } from '../helpers/seed.js'
 import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
 
@@ -143,5 +145,26 @@ describe('small truths of query, prune and status', () => {
     expect(r.stderr.split('\n')[1]).toBe(
       'Known currencies: EUR, USD, BTC, C01, C02, C03, C04, C05, C06, C07, C08, C09 and 6 more (crypto-etl query --sql "select distinct symbol from rate_snapshots").',
     )
+  })
+})
+
+describe('query movers when nothing moved', () => {
+  it('says no asset moved, not that none has two snapshots', async () => {
+    try {
+      const t = await prepareTarget('server', 'movers_flat')
+      // The same answer twice, an hour apart: every asset has two snapshots with the same price.
+      for (const at of [Date.now() - 2 * 3_600_000, Date.now() - 3_600_000]) {
+        const server = await startFixtureServer({ now: () => at })
+        const r = await runCli(['run', '--datasets', 'assets'], { env: { ...t.env, COINCAP_API_URL: server.url } })
+        await server.close()
+        expect(r.code, r.stderr).toBe(0)
+      }
+      expect(await t.count('asset_snapshots')).toBe(200)
+      const r = await runCli(['query', 'movers', '--since', '3h'], { env: t.env })
+      expect(r.code).toBe(0)
+      expect(r.stdout).toBe('No asset moved in that period: none has two snapshots there with different prices.\n')
+    } finally {
+      await cleanupDrills()
+    }
   })
 })

@@ -130,6 +130,25 @@ describe('URLs that cannot be read as they stand', () => {
   )
 })
 
+describe('URL parameters the server refuses', () => {
+  it.each([
+    ['foo=bar', 'unrecognized configuration parameter "foo"'],
+    ['statement_timeout=abc', 'invalid value for parameter "statement_timeout": "abc"'],
+    ['work_mem=-5', 'is outside the valid range for parameter "work_mem"'],
+  ])('?%s is a setting error (78) naming the parameter, not "cannot reach"', async (param, said) => {
+    const t = await prepareTarget('server', 'url_param', api.url)
+    for (const command of ['status', 'run']) {
+      const r = await runCli([command, '--datasets', 'rates'].slice(0, command === 'run' ? 3 : 1), {
+        env: { ...t.env, DATABASE_URL: `${t.env.DATABASE_URL}&${param}` },
+      })
+      const [line, hint] = expectCleanFailure(r, 78)
+      expect(line).toMatch(/^Error: Invalid setting --database-url \/ DATABASE_URL: the server refused it: /)
+      expect(line).toContain(said)
+      expect(hint).toBe('Remove or correct that parameter in the URL.')
+    }
+  })
+})
+
 /** A password with no character to encode, so only its one plain form can appear. */
 const PASSWORD = 'Drill-pw-N8vq2Lx0'
 
