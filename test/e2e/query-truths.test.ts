@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFixtureServer } from '../../src/demo/server.js'
 import { migrate } from '../../src/warehouse/migrate.js'
+import { describeTarget } from '../../src/warehouse/target.js'
 import { ensurePartitions } from '../../src/warehouse/partitions.js'
 import { runCli } from '../helpers/cli.js'
 import { cleanupDrills, prepareTarget } from '../helpers/drills.js'
@@ -25,7 +26,7 @@ describe.each(TARGETS)('query gaps without stored history on the %s database', (
     const r = await runCli(['query', 'gaps', '--asset', 'bitcoin', '--interval', 'h1'], { env: t.env })
     expect(r.code).toBe(0)
     expect(r.stdout).toBe(`${NO_H1_HISTORY}\n`)
-    expect(r.stderr).toBe('')
+    expect(r.stderr).toBe(`Warehouse: ${describeTarget(t.settings)}\n`)
   })
 
   it('keeps csv to its header and says it on stderr', async () => {
@@ -34,7 +35,7 @@ describe.each(TARGETS)('query gaps without stored history on the %s database', (
     })
     expect(csv.code).toBe(0)
     expect(csv.stdout).toBe('from,to,missing\n')
-    expect(csv.stderr).toBe(`warn: ${NO_H1_HISTORY}\n`)
+    expect(csv.stderr).toBe(`warn: ${NO_H1_HISTORY}\nWarehouse: ${describeTarget(t.settings)}\n`)
   })
 })
 
