@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { startEmbedded } from '../../src/warehouse/embedded.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { copyEmbeddedTemplate, uniqueSchema } from '../helpers/warehouse.js'
+import { copyEmbeddedTemplate, uniqueSchema, WAREHOUSE_TABLES } from '../helpers/warehouse.js'
 
 const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 const dirs: string[] = []
@@ -48,20 +48,7 @@ describe('the CLI foundation', () => {
       select table_name as name from information_schema.tables where table_schema = ${schema} order by 1`
     await sql.end()
     // The warehouse's tables, no partitions yet.
-    expect(tables.map((t) => t.name)).toEqual([
-      'asset_history',
-      'asset_snapshots',
-      'assets',
-      'backfill_windows',
-      'etl_runs',
-      'exchange_snapshots',
-      'exchanges',
-      'market_snapshots',
-      'rate_snapshots',
-      'rejected_records',
-      'run_leases',
-      'schema_migrations',
-    ])
+    expect(tables.map((t) => t.name)).toEqual(WAREHOUSE_TABLES)
   })
 
   it('exits 78 on a malformed database URL without showing the password', async () => {

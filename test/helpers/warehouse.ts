@@ -10,6 +10,22 @@ import { connectWarehouse, type Warehouse } from '../../src/warehouse/connect.js
 import { TEST_DATABASE_URL } from './env.js'
 
 export const TARGETS = ['server', 'embedded'] as const
+
+/** The tables a migrated warehouse has (partitions aside), by name. */
+export const WAREHOUSE_TABLES = [
+  'asset_history',
+  'asset_snapshots',
+  'assets',
+  'backfill_windows',
+  'etl_runs',
+  'exchange_snapshots',
+  'exchanges',
+  'market_snapshots',
+  'rate_snapshots',
+  'rejected_records',
+  'run_leases',
+  'schema_migrations',
+]
 export type Target = (typeof TARGETS)[number]
 
 export interface TestWarehouse {

@@ -2,22 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/errors.js'
 import { loadMigrations, migrate } from '../../src/warehouse/migrate.js'
 import { ensurePartitions } from '../../src/warehouse/partitions.js'
-import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
-
-const TABLES = [
-  'asset_history',
-  'asset_snapshots',
-  'assets',
-  'backfill_windows',
-  'etl_runs',
-  'exchange_snapshots',
-  'exchanges',
-  'market_snapshots',
-  'rate_snapshots',
-  'rejected_records',
-  'run_leases',
-  'schema_migrations',
-]
+import { openTestWarehouse, TARGETS, type TestWarehouse, WAREHOUSE_TABLES as TABLES } from '../helpers/warehouse.js'
 
 describe.each(TARGETS)('migrations on the %s database', (target) => {
   let t: TestWarehouse
