@@ -122,8 +122,10 @@ export function interpretAnswer(raw: RawAnswer, context: AnswerContext): ListEnv
       'The API may have changed; nothing from this answer was kept. Look for a crypto-etl update.',
     )
   }
-  // Out of credits is a key problem (77), not a wait: CoinCap may say so with 402, or with a 429 whose text names credits.
-  if (status === 402 || (status === 429 && body.apiError !== undefined && CREDITS_WORDS.test(body.apiError))) {
+  // Out of credits is a key problem (77), not a wait: CoinCap may say so with 402, or with a 429 whose text names
+  // credits. A 429 that says when to come back (Retry-After) is a rate limit, whatever its words ("quota").
+  const spent = status === 429 && !raw.headers['retry-after'] && CREDITS_WORDS.test(body.apiError ?? '')
+  if (status === 402 || spent) {
     const said = body.apiError ? ` ("${body.apiError}")` : ''
     throw new ApiAuthError(
       `CoinCap refused the API key (${status}): out of credits${said}. Check your plan's credits.`,

@@ -26,6 +26,29 @@ describe('statuses that are not retried', () => {
     expect(seen).toHaveLength(1)
   })
 
+  it.each([['Monthly quota exceeded'], ['Out of credits']])(
+    'maps a 429 saying %j without Retry-After to exit 77 after 1 request: credits, not pace',
+    async (text) => {
+      server.use(http.get(url('assets'), () => HttpResponse.json({ error: text }, { status: 429 })))
+      const error = await failure(collect(testClient().client.assets({ limit: 10 })))
+      expect(error.exitCode).toBe(77)
+      expect(seen).toHaveLength(1)
+    },
+  )
+
+  it('retries a 429 that names its quota but says when to come back (Retry-After): a rate limit', async () => {
+    let calls = 0
+    server.use(
+      http.get(url('rates'), () =>
+        ++calls === 1
+          ? HttpResponse.json({ error: 'quota' }, { status: 429, headers: { 'retry-after': '1' } })
+          : HttpResponse.json(envelope([])),
+      ),
+    )
+    await collect(testClient().client.rates())
+    expect(seen).toHaveLength(2)
+  })
+
   it('maps 404 for an unknown asset history to exit 2 naming the asset, after 1 request', async () => {
     server.use(
       http.get(url('assets/foo/history'), () =>
