@@ -2,10 +2,13 @@
 import type { Hook } from '@oclif/core'
 import { jsonLogs } from '../base-command.js'
 import { ExitCode } from '../errors.js'
+import { maskSecrets } from '../secrets.js'
 import { unknownMessage } from '../ui/did-you-mean.js'
 
 const hook: Hook<'command_not_found'> = async function ({ id, config }) {
-  const message = unknownMessage('command', id, config.commandIDs)
+  // The "command" may be a URL or a key typed where an argument was expected (`status postgres://u:pw@h/db`).
+  const secrets = [process.env.COINCAP_API_KEY, process.env.PGPASSWORD]
+  const message = maskSecrets(unknownMessage('command', id, config.commandIDs), secrets)
   const line = jsonLogs(undefined)
     ? JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: message, exit_code: ExitCode.usage })
     : `Error: ${message}`

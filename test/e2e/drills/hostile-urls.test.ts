@@ -179,11 +179,21 @@ describe('no secret in any output, whatever DEBUG says', () => {
     [['query', 'runs', `postgres://etl:${PASSWORD}@127.0.0.1:5481/test`]],
     [['status', '--verbose', `postgresql://etl:${PASSWORD}@127.0.0.1:5481/test`]],
     [['migrate', '--json', `postgres://etl:pa@ss/${PASSWORD}@127.0.0.1:5481/test`]],
+    // Right after the command name oclif reads the URL as part of a command (`status:postgres://…`).
+    [['status', `postgres://etl:${PASSWORD}@127.0.0.1:5481/test`]],
+    [['run', `postgresql://etl:${PASSWORD}@127.0.0.1:5481/test`]],
+    [['prune', `postgres://etl:pa@ss/${PASSWORD}@127.0.0.1:5481/test`]],
   ])('a URL given as an argument, %j, is refused (2) without its password', async (args) => {
     const r = await runCli(args, { env: { DEBUG: '*' } })
     expect(r.code).toBe(2)
     expect(r.stdout + r.stderr).toContain('postgres')
     expect(r.stdout + r.stderr).not.toContain(PASSWORD)
     expect(r.stdout + r.stderr).not.toContain('pa@ss')
+  })
+
+  it('a key typed where a command was expected is not echoed', async () => {
+    const r = await runCli([DRILL_KEY], { env: { COINCAP_API_KEY: DRILL_KEY } })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('Error: Unknown command ***.\n')
   })
 })
