@@ -28,6 +28,7 @@ import {
   type Warehouse,
 } from './warehouse/connect.js'
 import { isConnectionError } from './warehouse/connection-errors.js'
+import { isLockTimeout, lockWaitError } from './warehouse/lock-wait.js'
 import { embeddedExists } from './warehouse/embedded.js'
 import {
   checkReadable,
@@ -156,6 +157,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const dbTimeoutMs = this.settings.dbTimeoutMs
       this.warehouse = await connectWarehouse(this.settings, {
         lockWaitMs: options.lockWaitMs,
+        lockTimeoutMs: this.settings.lockTimeoutMs,
+        // A signal cancels a statement waiting on a lock, so that the command stops at once.
+        signal: this.abortController.signal,
         answerTimeoutSeconds:
           dbTimeoutMs === undefined ? (this.ctor as typeof BaseCommand).databaseAnswerSeconds : dbTimeoutMs / 1000,
       })
@@ -326,7 +330,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private report(error: Error & { exitCode?: number }): number {
     const secrets = this.settings?.secrets ?? []
     // Once a statement went unanswered, what failed after it (a dropped connection) is that, and exits 74.
-    const etl = this.warehouse?.noAnswer ?? this.behindError(error) ?? toEtlError(error, secrets)
+    const etl =
+      this.warehouse?.noAnswer ??
+      this.behindError(error) ??
+      (isLockTimeout(error) && this.settings
+        ? lockWaitError(error, this.settings.lockTimeoutMs)
+        : toEtlError(error, secrets))
     const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG)
     if (this.jsonEnabled()) {
       const name = error instanceof EtlError ? error.name : etl.name

@@ -81,6 +81,7 @@ export const settingsSchema = z.object({
     .string()
     .refine((v) => parseDuration(v) !== undefined, 'must be a duration such as 60s')
     .optional(),
+  CRYPTO_ETL_LOCK_TIMEOUT: z.string().refine((v) => parseDuration(v) !== undefined, 'must be a duration such as 10s'),
   DEBUG: z.string().optional(),
 })
 
@@ -109,6 +110,8 @@ export interface Settings {
   apiTimeoutMs: number
   /** How long one statement may wait for the database's answer, in ms; unset: the command's default. */
   dbTimeoutMs?: number
+  /** How long one statement may wait for a lock another session holds, in ms, before it is tried again. */
+  lockTimeoutMs: number
   logFormat: 'text' | 'json'
   verbose: boolean
   quiet: boolean
@@ -192,6 +195,7 @@ export function resolveSettings(
     CRYPTO_ETL_LOG_FORMAT: 'text',
     CRYPTO_ETL_API_RETRIES: '5',
     CRYPTO_ETL_API_TIMEOUT: '30s',
+    CRYPTO_ETL_LOCK_TIMEOUT: '10s',
   }
   for (const key of Object.keys(settingsSchema.shape)) {
     const value = fromFlags[key] ?? fromEnv[key] ?? fromFile[key]
@@ -220,6 +224,7 @@ export function resolveSettings(
     apiRetries: s.CRYPTO_ETL_API_RETRIES,
     apiTimeoutMs: parseDuration(s.CRYPTO_ETL_API_TIMEOUT)!,
     dbTimeoutMs: s.CRYPTO_ETL_DB_TIMEOUT === undefined ? undefined : parseDuration(s.CRYPTO_ETL_DB_TIMEOUT),
+    lockTimeoutMs: parseDuration(s.CRYPTO_ETL_LOCK_TIMEOUT)!,
     logFormat: s.CRYPTO_ETL_LOG_FORMAT,
     verbose: Boolean(flags.verbose) || Boolean(s.DEBUG),
     quiet: Boolean(flags.quiet),

@@ -5,9 +5,10 @@
  */
 import type { Answer, CoincapClient } from '../coincap/index.js'
 import { EtlError, ExitCode, InterruptedError, PartialError, UsageError, withResult } from '../errors.js'
-import type { Warehouse } from '../warehouse/connect.js'
+import { DEFAULT_LOCK_TIMEOUT_MS, type Warehouse } from '../warehouse/connect.js'
 import { retryOnLostSession } from '../warehouse/connection-errors.js'
 import { loadAnswer } from '../warehouse/loader.js'
+import { retryOnLockTimeout } from '../warehouse/lock-wait.js'
 import { describeHolder, tryRunLock } from '../warehouse/locks.js'
 import { finishRun, type RunStatus, startRun } from '../warehouse/runs.js'
 import { fetchDataset, type Selection, type SnapshotDataset } from './datasets.js'
@@ -177,7 +178,11 @@ export async function runSnapshot(
           answers = undefined
           return loadDataset(warehouse, dataset, stream, runId, options.signal)
         }
-        const outcome = await retryOnLostSession(load, LOAD_ATTEMPTS, options.signal)
+        const loadOnce = () => retryOnLostSession(load, LOAD_ATTEMPTS, options.signal)
+        // Another session's lock (a row of assets, a partition a bulk load holds) is waited for a few times.
+        const outcome = await retryOnLockTimeout(loadOnce, warehouse.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, {
+          signal: options.signal,
+        })
         outcomes.push(outcome)
         options.events?.datasetLoaded?.(dataset, outcome)
       } catch (error) {

@@ -33,6 +33,8 @@ export interface Warehouse {
   createdFrom?: 'seed' | 'initdb'
   /** Set once a statement got no answer within the deadline: the error every command then exits with (74). */
   readonly noAnswer?: DatabaseError
+  /** How long one statement waits for another session's lock before it fails with 55P03 (lock-wait.ts), in ms. */
+  lockTimeoutMs?: number
   /**
    * Opens a client of one connection of its own with the pool's settings, for session state such as an
    * advisory lock. Servers only; `close()` ends the sessions still open.
@@ -56,6 +58,17 @@ export interface ConnectOptions {
   lockWaitMs?: number
   /** Seconds one statement may wait for its answer before it fails with exit 74 (default 60; 0: no limit). */
   answerTimeoutSeconds?: number
+  /** How long one statement may wait for a lock another session holds, in ms (default 10 s). */
+  lockTimeoutMs?: number
+  /** When it aborts (a signal), the statements still waiting for their answer are cancelled. Servers only. */
+  signal?: AbortSignal
+}
+
+/** The default of {@link ConnectOptions.lockTimeoutMs}. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000
+
+function lockTimeoutOf(options: ConnectOptions): number {
+  return options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS
 }
 
 /** The default of {@link ConnectOptions.answerTimeoutSeconds}. */
@@ -70,8 +83,9 @@ export const BULK_ANSWER_TIMEOUT_SECONDS = 600
  * a warehouse's `sql` (or a transaction of it), never SET a session setting, and add what a statement
  * depends on here instead.
  */
-export function pinnedSettings(schema: string): Record<string, string> {
-  return { search_path: `"${schema}", public`, ...PINNED_SESSION_SETTINGS }
+export function pinnedSettings(schema: string, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Record<string, string> {
+  // lock_timeout: a row or table lock another session keeps never stalls a command for long (see locks.ts).
+  return { search_path: `"${schema}", public`, ...PINNED_SESSION_SETTINGS, lock_timeout: `${lockTimeoutMs}ms` }
 }
 
 /** Where the settings point, for messages: host:port/database or the embedded data directory (no password). */
@@ -225,7 +239,8 @@ interface NoAnswer {
 
 function pinnedClient(sql: Sql, schema: string, location: string, options: ConnectOptions, noAnswer: NoAnswer): Sql {
   return pinSettings(guardTransactions(sql), {
-    settings: pinnedSettings(schema),
+    settings: pinnedSettings(schema, lockTimeoutOf(options)),
+    cancelOn: options.signal,
     answerTimeoutSeconds: options.answerTimeoutSeconds ?? DEFAULT_ANSWER_TIMEOUT_SECONDS,
     location,
     onNoAnswer(error) {
@@ -264,7 +279,11 @@ function sessionFactory(open: () => Sql): { open(): Session; endAll(): Promise<v
  * @throws DatabaseError (74) when unreachable within the connect timeout; ConfigError (78) for a bad URL.
  */
 export async function connectWarehouse(settings: Settings, options: ConnectOptions = {}): Promise<Warehouse> {
-  if (settings.database.kind === 'embedded') return connectEmbedded(settings, describeTarget(settings), options)
+  // The embedded database has one connection, so nothing of another session can hold a lock there; and it
+  // takes no cancel requests.
+  if (settings.database.kind === 'embedded') {
+    return connectEmbedded(settings, describeTarget(settings), { ...options, signal: undefined })
+  }
 
   const noAnswer: NoAnswer = {}
   const pinned = (client: Sql) => pinnedClient(client, settings.schema, location, options, noAnswer)
@@ -282,7 +301,7 @@ export async function connectWarehouse(settings: Settings, options: ConnectOptio
   }
   const sessions = sessionFactory(() => pinned(serverClient(settings, options, SESSION_OPTIONS)))
   const warehouse: Warehouse = Object.assign(
-    makeWarehouse(sql, 'server', settings.schema, location, noAnswer, () => sessions.endAll()),
+    makeWarehouse(sql, 'server', settings.schema, location, noAnswer, lockTimeoutOf(options), () => sessions.endAll()),
     { openSession: () => sessions.open() },
   )
   // A little over the connect timeout, so that a plain timeout reports itself first.
@@ -313,7 +332,7 @@ async function connectEmbedded(settings: Settings, location: string, options: Co
     noAnswer,
   )
   const warehouse: Warehouse = Object.assign(
-    makeWarehouse(sql, 'embedded', settings.schema, location, noAnswer, () => server.stop()),
+    makeWarehouse(sql, 'embedded', settings.schema, location, noAnswer, lockTimeoutOf(options), () => server.stop()),
     { dataDir: settings.dataDir, createdFrom: server.createdFrom },
   )
   try {
@@ -331,6 +350,7 @@ function makeWarehouse(
   schema: string,
   location: string,
   noAnswer: NoAnswer,
+  lockTimeoutMs: number,
   /** Runs after the pool has ended: stops the embedded server, ends a server's sessions. */
   afterEnd: () => Promise<void>,
 ): Warehouse {
@@ -340,6 +360,7 @@ function makeWarehouse(
     kind,
     schema,
     location,
+    lockTimeoutMs,
     get noAnswer() {
       return noAnswer.error
     },

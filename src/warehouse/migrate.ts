@@ -11,7 +11,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError } from '../errors.js'
 import { type Access, assertPrivileges, assertWritable, ident, inspectAccess } from './access.js'
-import type { Sql, Warehouse } from './connect.js'
+import type { Db, Sql, Warehouse } from './connect.js'
 import { sqlDir } from './paths.js'
 
 export interface Migration {
@@ -40,6 +40,17 @@ export async function loadMigrations(dir = join(sqlDir(), 'migrations')): Promis
       return { version: Number(version), name: name!, checksum: createHash('sha256').update(sql).digest('hex'), sql }
     }),
   )
+}
+
+/**
+ * Waits for the schema's migration lock, however long another migrate holds it: the lock_timeout pinned in
+ * every transaction (which bounds waits on other sessions' row and table locks) is lifted for this wait only.
+ */
+async function migrationLock(tx: Db, schema: string): Promise<void> {
+  const [pinned] = await tx<{ timeout: string }[]>`
+    select current_setting('lock_timeout') as timeout, set_config('lock_timeout', '0', true) as lifted`
+  await tx`select pg_advisory_xact_lock(hashtext(${lockKey(schema)}))`
+  await tx`select set_config('lock_timeout', ${pinned!.timeout}, true)`
 }
 
 function lockKey(schema: string): string {
@@ -158,7 +169,7 @@ export async function migrate(warehouse: Warehouse, migrations?: Migration[]): P
   await assertNamesFree(sql, schema, pending)
   if (!access.hasMigrationsTable) {
     await sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtext(${lockKey(schema)}))`
+      await migrationLock(tx, schema)
       // Read from the catalogs, not by IF NOT EXISTS: that consults caches this transaction filled before it
       // waited for the lock, so a schema another process made meanwhile failed with 23505.
       const [made] = await tx<{ schema: boolean }[]>`
@@ -172,7 +183,7 @@ export async function migrate(warehouse: Warehouse, migrations?: Migration[]): P
   for (const m of pending) {
     const ran = await sql
       .begin(async (tx) => {
-        await tx`select pg_advisory_xact_lock(hashtext(${lockKey(schema)}))`
+        await migrationLock(tx, schema)
         // Another process may have applied it while this one waited for the lock.
         const [row] = await tx.unsafe(`select 1 from "${schema}".schema_migrations where version = $1`, [m.version])
         if (row) return false

@@ -22,6 +22,8 @@ export interface PinOptions {
   settings: Readonly<Record<string, string>>
   /** Seconds one statement (or a transaction's begin or commit) may wait for its answer; 0: no limit. */
   answerTimeoutSeconds: number
+  /** When it aborts, every statement still waiting for its answer is cancelled (a signal ends a lock wait). */
+  cancelOn?: AbortSignal
   /** Where the database is, for the message (never a password). */
   location: string
   /** Called once, when the first statement got no answer in time (after it failed with `error`). */
@@ -36,6 +38,7 @@ interface QueryInternals {
   then(onFulfilled: () => void, onRejected: () => void): unknown
   catch(onRejected: () => void): unknown
   executed: boolean
+  cancel(): unknown
 }
 
 function isQuery(value: unknown): value is QueryInternals {
@@ -60,6 +63,10 @@ class Deadline {
 
   constructor(private readonly options: PinOptions) {}
 
+  get cancelOn(): AbortSignal | undefined {
+    return this.options.cancelOn
+  }
+
   /** Runs `onTimeout` if `settled` has not settled within the deadline. */
   watch(settled: { then(a: () => void, b: () => void): unknown }, onTimeout: (error: DatabaseError) => void): void {
     const seconds = this.options.answerTimeoutSeconds
@@ -81,10 +88,22 @@ class Deadline {
   }
 }
 
+/** Cancels `query` if `signal` aborts before it settles (postgres.js sends the cancel request on a connection of its own). */
+function cancelOnAbort(query: QueryInternals, signal: AbortSignal | undefined): void {
+  if (!signal) return
+  // What is sent after the signal (recording the run interrupted) is left alone.
+  if (signal.aborted) return
+  const cancel = () => void query.cancel()
+  signal.addEventListener('abort', cancel, { once: true })
+  const forget = () => signal.removeEventListener('abort', cancel)
+  query.then(forget, forget)
+}
+
 /** Sends `query` with `send`, failing it when no answer comes before the deadline. */
 function sendWatched(query: QueryInternals, send: (q: QueryInternals) => void, deadline: Deadline): void {
   deadline.watch(query, (error) => query.reject(error))
   send(query)
+  cancelOnAbort(query, deadline.cancelOn)
 }
 
 /** `value` (if it is a query) sent under the deadline. */
@@ -194,6 +213,7 @@ export function pinSettings(sql: Sql, options: PinOptions): Sql {
           // The transaction's own sender (found on an unsent query of it) sends this query there.
           const carrier = tx.unsafe('') as unknown as QueryInternals
           carrier.handler(query)
+          cancelOnAbort(query, options.cancelOn)
           return answered
         }).then(settle.resolve, settle.reject)
       },

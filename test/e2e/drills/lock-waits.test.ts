@@ -1,0 +1,182 @@
+/**
+ * Locks another session holds: a row of `assets` or `exchanges` locked FOR UPDATE, `etl_runs` or a fact
+ * table locked whole. Once `run` waited forever (and SIGTERM left it `running`); now every statement runs
+ * with a lock_timeout (CRYPTO_ETL_LOCK_TIMEOUT, 1 s here), a run's dataset is tried 3 times, then exit 74
+ * with a line naming the table, and a signal cancels the wait at once. Server only: the embedded database
+ * has one connection in one process, so no other session can hold a lock there (a second process waits
+ * for the data directory instead: db-faults.test.ts).
+ */
+import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FixtureServer, startFixtureServer } from '../../../src/demo/server.js'
+import { BIN, type CliResult, cleanEnv, runCli } from '../../helpers/cli.js'
+import {
+  adminSql,
+  cleanupDrills,
+  DRILL_NOW,
+  type DrillTarget,
+  expectCleanFailure,
+  fixture,
+  prepareTarget,
+  tempDir,
+  waitFor,
+} from '../../helpers/drills.js'
+import { TEST_DATABASE_URL } from '../../helpers/env.js'
+
+const HINT =
+  'Find the holder in pg_stat_activity (a long transaction or a bulk load); raise CRYPTO_ETL_LOCK_TIMEOUT to wait longer.'
+
+let api: FixtureServer
+beforeAll(async () => {
+  api = await startFixtureServer({ now: () => DRILL_NOW })
+})
+afterAll(async () => {
+  await api.close()
+  await cleanupDrills()
+})
+
+/** A target whose first run went through, so that `assets` and `exchanges` have rows to lock. */
+async function loadedTarget(label: string): Promise<DrillTarget> {
+  const t = await prepareTarget('server', label, api.url)
+  expect((await runCli(['run'], { env: t.env })).code).toBe(0)
+  t.env.CRYPTO_ETL_LOCK_TIMEOUT = '1s'
+  return t
+}
+
+/** Another session that takes a lock with `statement` in an open transaction; `release()` rolls it back. */
+async function holdLock(t: DrillTarget, statement: string): Promise<{ release(): Promise<void> }> {
+  const other = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
+  let release = () => {}
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let locked = () => {}
+  const isLocked = new Promise<void>((resolve) => (locked = resolve))
+  const tx = other
+    .begin(async (sql) => {
+      await sql.unsafe(`set local search_path to "${t.schema}"`)
+      await sql.unsafe(statement)
+      locked()
+      await released
+      throw new Error('rollback')
+    })
+    .catch(() => {})
+  await isLocked
+  return {
+    async release() {
+      release()
+      await tx
+      await other.end()
+    },
+  }
+}
+
+async function runsByStatus(t: DrillTarget): Promise<string[]> {
+  const rows = await t.query<{ status: string }>('select status from etl_runs order by run_id')
+  return rows.map((r) => r.status)
+}
+
+describe('a lock another session holds', () => {
+  it.each([
+    ['a row of assets', 'select * from assets where asset_id = $$bitcoin$$ for update', ['assets'], 'assets'],
+    ['a row of exchanges', 'select * from exchanges for update', ['exchanges'], 'exchanges'],
+    ['a fact table', 'lock table asset_snapshots in access exclusive mode', ['assets'], 'asset_snapshots'],
+  ])('%s: run tries 3 times, then exits 74 naming it, recorded failed', async (_what, lock, datasets, table) => {
+    const t = await loadedTarget('lock_row')
+    const before = await t.count('asset_snapshots')
+    const held = await holdLock(t, lock)
+    let r: CliResult
+    try {
+      r = await runCli(['run', '--datasets', datasets.join(',')], { env: t.env })
+    } finally {
+      await held.release()
+    }
+    expect(expectCleanFailure(r, 74)).toEqual([
+      `Error: Waited 3 × 1 s for a lock on ${table} held by another session.`,
+      HINT,
+    ])
+    expect(r.ms).toBeLessThan(10_000)
+    expect(await runsByStatus(t)).toEqual(['ok', 'failed'])
+    expect(await t.count('asset_snapshots')).toBe(before)
+  })
+
+  it('etl_runs locked whole: run exits 74 naming it, having written nothing', async () => {
+    const t = await loadedTarget('lock_runs')
+    const held = await holdLock(t, 'lock table etl_runs in access exclusive mode')
+    let r: CliResult
+    try {
+      r = await runCli(['run'], { env: t.env })
+    } finally {
+      await held.release()
+    }
+    expect(expectCleanFailure(r, 74)).toEqual([
+      'Error: Waited 1 s for a lock on etl_runs held by another session.',
+      HINT,
+    ])
+    expect(await runsByStatus(t)).toEqual(['ok'])
+    expect(await t.count('run_leases')).toBe(0)
+  })
+
+  it('load waits once, then exits 74 naming the table, recorded failed, nothing loaded', async () => {
+    const t = await loadedTarget('lock_load')
+    const file = join(await tempDir('lockload'), 'rates.ndjson')
+    const { data } = await fixture('rates')
+    await writeFile(file, `${JSON.stringify({ dataset: 'rates', timestamp: DRILL_NOW + 60_000, data })}\n`)
+    const before = await t.count('rate_snapshots')
+    const held = await holdLock(t, 'lock table rate_snapshots in access exclusive mode')
+    let r: CliResult
+    try {
+      r = await runCli(['load', file], { env: t.env })
+    } finally {
+      await held.release()
+    }
+    expect(expectCleanFailure(r, 74)).toEqual([
+      'Error: Waited 1 s for a lock on rate_snapshots held by another session.',
+      HINT,
+    ])
+    expect(await runsByStatus(t)).toEqual(['ok', 'failed'])
+    expect(await t.count('rate_snapshots')).toBe(before)
+  })
+})
+
+describe('a signal while waiting on a lock', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const)('%s cancels the wait: exit %i within a second, one line, the run interrupted', async (signal, code) => {
+    const t = await loadedTarget('lock_signal')
+    t.env.CRYPTO_ETL_LOCK_TIMEOUT = '60s'
+    const held = await holdLock(t, 'select * from assets where asset_id = $$bitcoin$$ for update')
+    try {
+      const child = spawn(process.execPath, [BIN, 'run', '--datasets', 'assets'], { env: cleanEnv(t.env) })
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+      // The run's backend waits on the row lock.
+      await waitFor(async () => {
+        const rows = await adminSql()`
+          select 1 from pg_stat_activity where application_name = ${t.appName} and wait_event_type = 'Lock'`
+        return rows.length > 0
+      })
+      const sent = performance.now()
+      child.kill(signal)
+      expect(await exited).toBe(code)
+      expect(performance.now() - sent).toBeLessThan(1500)
+      expect(stderr).toBe(`warn: ${signal} received: stopping\nError: Interrupted by ${signal}.\n`)
+    } finally {
+      await held.release()
+    }
+    expect(await runsByStatus(t)).toEqual(['ok', 'interrupted'])
+  })
+})
+
+describe('CRYPTO_ETL_LOCK_TIMEOUT', () => {
+  it('must be a duration (78)', async () => {
+    const r = await runCli(['status'], { env: { CRYPTO_ETL_LOCK_TIMEOUT: '10' } })
+    expect(expectCleanFailure(r, 78)).toEqual([
+      'Error: Invalid setting CRYPTO_ETL_LOCK_TIMEOUT: must be a duration such as 10s.',
+    ])
+  })
+})
