@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
-import { runCli } from '../helpers/cli.js'
+import { runCli, ONLY_WAREHOUSE_LINE } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { TARGETS, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
 
@@ -65,7 +65,7 @@ describe.each(TARGETS)(
       expect(failed.code).not.toBe(0)
 
       const r = await cli('status', '--max-age', '15m')
-      expect(r.stderr).toBe('')
+      expect(r.stderr).toMatch(ONLY_WAREHOUSE_LINE)
       expect(r.code).toBe(0)
       expect(r.stdout).toContain('Scheduled: loaded by the runs of the schedule (run --scheduled) in the last 7 days.')
       expect(r.stdout).toContain('Healthy: every scheduled dataset is newer than 15m and the last run succeeded.')
@@ -84,13 +84,14 @@ describe.each(TARGETS)(
       expect(r.code).toBe(1)
       expect(r.stderr.trim().split('\n')).toEqual([
         expect.stringMatching(/^unhealthy: rates: newest data is 2h(\d+s)? old \(.+\), older than 15m$/),
+        expect.stringMatching(/^Warehouse: /),
       ])
 
       // --datasets names what to watch instead: assets alone is healthy, markets is not.
       expect((await cli('status', '--max-age', '15m', '--datasets', 'assets')).code).toBe(0)
       r = await cli('status', '--max-age', '15m', '--datasets', 'assets,markets')
       expect(r.code).toBe(1)
-      expect(r.stderr).toBe('unhealthy: markets: no data in market_snapshots\n')
+      expect(r.stderr).toMatch(/^unhealthy: markets: no data in market_snapshots\nWarehouse: .+\n$/)
 
       // A scheduled run that fails is caught; an ad-hoc one after it does not hide it.
       const failed = await runCli(['run', '--datasets', 'assets', '--scheduled'], {

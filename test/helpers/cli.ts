@@ -70,3 +70,6 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     options.onSpawn?.(child)
   })
 }
+
+/** The whole stderr of a command that read or wrote a warehouse and succeeded: the one line naming it. */
+export const ONLY_WAREHOUSE_LINE = /^Warehouse: \S+(?: \S+)? schema \w+\n$/
