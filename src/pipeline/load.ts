@@ -55,7 +55,9 @@ export async function loadLandingFile(
   try {
     await sql.begin(async (tx) => {
       // asset_history's key is (asset_id, interval, ts): three leading columns.
-      const history = new BulkWriter(tx, schema, warehouse.kind, 3)
+      // Partitions are made outside this transaction (committed at once) on a server: see loader.ts.
+      const partitions = warehouse.kind === 'server' ? sql : tx
+      const history = new BulkWriter(tx, schema, warehouse.kind, 3, undefined, partitions)
       for await (const { line, answer, cost, demo } of readLanding(input, options.name)) {
         if (options.signal?.aborted) throw options.signal.reason
         if (demo && !result.demo) {
@@ -63,7 +65,7 @@ export async function loadLandingFile(
           result.demo = true
         }
         await checkDisk()
-        const loaded = await loadAnswer(tx, schema, answer, runId, { history })
+        const loaded = await loadAnswer(tx, schema, answer, runId, { history, partitions })
         result.lines += 1
         result.rows[answer.dataset] = (result.rows[answer.dataset] ?? 0) + loaded.rows
         result.rejected += loaded.rejected

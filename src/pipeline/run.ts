@@ -108,7 +108,9 @@ async function loadDataset(
     for (let next = first; !next.done; next = await answers.next()) {
       if (signal?.aborted) throw signal.reason
       const answer = next.value
-      const loaded = await loadAnswer(tx, warehouse.schema, answer, runId)
+      // On a server, partitions commit on their own (see loader.ts): no parent's lock held for the dataset.
+      const partitions = warehouse.kind === 'server' ? warehouse.sql : tx
+      const loaded = await loadAnswer(tx, warehouse.schema, answer, runId, { partitions })
       outcome.rows += loaded.rows
       outcome.records += answer.data.length
       outcome.rejected += loaded.rejected

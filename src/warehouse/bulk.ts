@@ -48,7 +48,7 @@ export class BulkWriter {
   private pending: Columns | undefined
   /** The batch being written while the next one is parsed: the server ingests as JavaScript works. */
   private writing: Promise<void> | undefined
-  /** Time ranges whose partitions this writer already ensured (they stay until the transaction ends). */
+  /** Time ranges whose partitions this writer already ensured (they stay, whatever becomes of the rows). */
   private readonly ensured: { from: Date; to: Date }[] = []
 
   constructor(
@@ -58,6 +58,8 @@ export class BulkWriter {
     /** How many leading columns form the primary key (asset_history: asset_id, interval, ts). */
     private readonly keyColumns: number,
     private readonly batchRows = BULK_BATCH_ROWS,
+    /** Where partitions are made (default: `sql`); see LoadAnswerOptions.partitions in loader.ts. */
+    private readonly partitions: Db = sql,
   ) {}
 
   /** Adds rows; writes a batch once enough are buffered. */
@@ -121,7 +123,7 @@ export class BulkWriter {
   private async ensurePartitionsOnce({ table, minTime: from, maxTime: to }: CopyBatch): Promise<void> {
     if (!from || !to) return
     if (this.ensured.some((r) => r.from <= from && to <= r.to)) return
-    await ensurePartitions(this.sql, this.schema, table as PartitionedTable, from, to)
+    await ensurePartitions(this.partitions, this.schema, table as PartitionedTable, from, to)
     this.ensured.push({ from, to })
   }
 

@@ -39,10 +39,16 @@ export interface AnswerLoad {
 const ROWS_PER_STATEMENT = 5000
 
 /** Inserts `columns` with `insert ... select from unnest(...) on conflict do nothing`; returns rows inserted. */
-export async function insertColumns(sql: Db, schema: string, columns: Columns): Promise<number> {
+export async function insertColumns(
+  sql: Db,
+  schema: string,
+  columns: Columns,
+  /** Where partitions are made, if not in `sql` (see {@link LoadAnswerOptions.partitions}). */
+  partitions: Db = sql,
+): Promise<number> {
   if (columns.values.length === 0) return 0
   if (columns.minTime && columns.maxTime) {
-    await ensurePartitions(sql, schema, columns.table as PartitionedTable, columns.minTime, columns.maxTime)
+    await ensurePartitions(partitions, schema, columns.table as PartitionedTable, columns.minTime, columns.maxTime)
   }
   const casts = columns.types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')
   const text = `insert into "${schema}".${columns.table} (${columns.names.join(', ')})
@@ -154,6 +160,12 @@ export interface LoadAnswerOptions {
   history?: BulkWriter
   /** Now in Unix ms (default `Date.now()`): nothing later than now plus the clock skew is stored. */
   now?: number
+  /**
+   * Where partitions are made (default: the caller's transaction). On a server, the pool: each partition
+   * commits at once, so the parent table's exclusive lock that making one takes is not held until the load
+   * ends, queueing every other writer (a cron run) behind a bulk load. (The embedded database has one connection.)
+   */
+  partitions?: Db
 }
 
 /** Every record of an answer that cannot be loaded as a whole, with one reason. */
@@ -235,6 +247,6 @@ export async function loadAnswer(
     await options.history.add(columns)
     return { table: columns.table, rows: 0, rejected: rejected.length }
   }
-  const rows = await insertColumns(sql, schema, columns)
+  const rows = await insertColumns(sql, schema, columns, options.partitions)
   return { table: columns.table, rows, rejected: rejected.length }
 }

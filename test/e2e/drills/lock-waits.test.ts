@@ -6,8 +6,8 @@
  * has one connection in one process, so no other session can hold a lock there (a second process waits
  * for the data directory instead: db-faults.test.ts).
  */
-import { spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { execFileSync, spawn } from 'node:child_process'
+import { open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -178,5 +178,37 @@ describe('CRYPTO_ETL_LOCK_TIMEOUT', () => {
     expect(expectCleanFailure(r, 78)).toEqual([
       'Error: Invalid setting CRYPTO_ETL_LOCK_TIMEOUT: must be a duration such as 10s.',
     ])
+  })
+})
+
+describe('a routine run while a bulk load is in progress', () => {
+  // Once making a partition held the parent's exclusive lock until the load ended, so the run waited for it all.
+  it('does not queue behind the partitions the load made: the run exits 0 at once', async () => {
+    const t = await loadedTarget('lock_bulk')
+    // A load that created a partition (a new day) and is still going: its writer went quiet.
+    const path = join(await tempDir('bulk'), 'landing.fifo')
+    execFileSync('mkfifo', [path])
+    const load = spawn(process.execPath, [BIN, 'load', path], { env: cleanEnv(t.env), stdio: 'ignore' })
+    const loadEnded = new Promise<number | null>((resolve) => load.on('close', (c) => resolve(c)))
+    const writer = await open(path, 'w')
+    try {
+      const { data } = await fixture('rates')
+      const day = 2 * 24 * 3600_000
+      await writer.write(`${JSON.stringify({ dataset: 'rates', timestamp: DRILL_NOW + day, data })}\n`)
+      await waitFor(async () => {
+        const rows = await adminSql()`
+          select 1 from pg_locks l join pg_stat_activity a using (pid)
+          where a.application_name = ${t.appName} and l.relation = ${`"${t.schema}".rate_snapshots`}::regclass
+            and l.granted`
+        return rows.length > 0
+      })
+      const r = await runCli(['run', '--datasets', 'rates'], { env: t.env })
+      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 })
+      expect(r.ms).toBeLessThan(5_000)
+    } finally {
+      await writer.close()
+    }
+    expect(await loadEnded).toBe(0)
+    expect(await runsByStatus(t)).toEqual(['ok', 'ok', 'ok'])
   })
 })
