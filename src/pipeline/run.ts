@@ -119,6 +119,15 @@ async function loadDataset(
   return outcome
 }
 
+/** The other runs still running (a bulk load, a backfill), as `load run 12 is running`, if any. */
+async function runningJobs(sql: Warehouse['sql'], runId: number): Promise<string | undefined> {
+  const rows = await sql<{ run_id: number; command: string }[]>`
+    select run_id, command from etl_runs where status = 'running' and run_id <> ${runId} order by run_id`
+  if (rows.length === 0) return undefined
+  const names = rows.map((r) => `${r.command} run ${r.run_id}`)
+  return `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} running`
+}
+
 /**
  * Attempts at a dataset's transaction: a second one, on a new connection, when the session was lost under the
  * first (a database restart). The server rolled the first back, so the dataset loads whole or not at all; its
@@ -184,6 +193,7 @@ export async function runSnapshot(
         // Another session's lock (a row of assets, a partition a bulk load holds) is waited for a few times.
         const outcome = await retryOnLockTimeout(loadOnce, warehouse.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, {
           signal: options.signal,
+          suspect: () => runningJobs(sql, runId),
         })
         outcomes.push(outcome)
         options.events?.datasetLoaded?.(dataset, outcome)

@@ -25,8 +25,10 @@ export function lockedTable(error: unknown): string | undefined {
   const where = typeof err.where === 'string' ? /relation "([^"]+)"/.exec(err.where)?.[1] : undefined
   if (where) return where
   const query = typeof err.query === 'string' ? err.query : ''
-  const named = /\b(?:into|update|from|table|join)\s+(?:(?:"[^"]+"|\w+)\.)?("[^"]+"|\w+)/i.exec(query)?.[1]
-  return named?.replace(/"/g, '')
+  const tables = query.matchAll(/\b(?:into|update|from|table|join)\s+(?:(?:"[^"]+"|\w+)\.)?("[^"]+"|\w+)/gi)
+  // The system catalogs a statement reads are not what another session locks.
+  const names = [...tables].map((m) => m[1]!.replace(/"/g, '')).filter((name) => !name.startsWith('pg_'))
+  return names[0]
 }
 
 /** Seconds for a message: `10 s`, `1.5 s`. */
@@ -34,13 +36,16 @@ function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`
 }
 
-/** Exit 74 for a statement that waited `attempts` × `lockTimeoutMs` for a lock another session held. */
-export function lockWaitError(error: unknown, lockTimeoutMs: number, attempts = 1): DatabaseError {
+/**
+ * Exit 74 for a statement that waited `attempts` × `lockTimeoutMs` for a lock another session held;
+ * `suspect` names a job that may hold it (`load run 12 is running`).
+ */
+export function lockWaitError(error: unknown, lockTimeoutMs: number, attempts = 1, suspect?: string): DatabaseError {
   const table = lockedTable(error)
   const what = table ? `a lock on ${table}` : 'a lock'
   const waited = attempts > 1 ? `${attempts} × ${seconds(lockTimeoutMs)}` : seconds(lockTimeoutMs)
   return new DatabaseError(
-    `Waited ${waited} for ${what} held by another session.`,
+    `Waited ${waited} for ${what} held by another session${suspect ? ` (${suspect})` : ''}.`,
     'Find the holder in pg_stat_activity (a long transaction or a bulk load); raise CRYPTO_ETL_LOCK_TIMEOUT to wait longer.',
     { cause: error },
   )
@@ -53,7 +58,13 @@ export function lockWaitError(error: unknown, lockTimeoutMs: number, attempts = 
 export async function retryOnLockTimeout<T>(
   fn: () => Promise<T>,
   lockTimeoutMs: number,
-  options: { attempts?: number; backoffMs?: number; signal?: AbortSignal } = {},
+  options: {
+    attempts?: number
+    backoffMs?: number
+    signal?: AbortSignal
+    /** Names a job that may hold the lock, for the message; its failure leaves the message as it is. */
+    suspect?: () => Promise<string | undefined>
+  } = {},
 ): Promise<T> {
   const { attempts = LOCK_ATTEMPTS, backoffMs = 500, signal } = options
   for (let attempt = 1; ; attempt++) {
@@ -61,7 +72,10 @@ export async function retryOnLockTimeout<T>(
       return await fn()
     } catch (error) {
       if (!isLockTimeout(error) || signal?.aborted) throw error
-      if (attempt >= attempts) throw lockWaitError(error, lockTimeoutMs, attempts)
+      if (attempt >= attempts) {
+        const suspect = await options.suspect?.().catch(() => undefined)
+        throw lockWaitError(error, lockTimeoutMs, attempts, suspect)
+      }
       await new Promise((resolve) => setTimeout(resolve, backoffMs * attempt))
     }
   }

@@ -61,10 +61,10 @@ function pinStatement(settings: Readonly<Record<string, string>>): string | unde
 class Deadline {
   noAnswer: DatabaseError | undefined
 
-  constructor(private readonly options: PinOptions) {}
+  readonly canceller: Canceller
 
-  get cancelOn(): AbortSignal | undefined {
-    return this.options.cancelOn
+  constructor(private readonly options: PinOptions) {
+    this.canceller = new Canceller(options.cancelOn)
   }
 
   /** Runs `onTimeout` if `settled` has not settled within the deadline. */
@@ -88,22 +88,31 @@ class Deadline {
   }
 }
 
-/** Cancels `query` if `signal` aborts before it settles (postgres.js sends the cancel request on a connection of its own). */
-function cancelOnAbort(query: QueryInternals, signal: AbortSignal | undefined): void {
-  if (!signal) return
-  // What is sent after the signal (recording the run interrupted) is left alone.
-  if (signal.aborted) return
-  const cancel = () => void query.cancel()
-  signal.addEventListener('abort', cancel, { once: true })
-  const forget = () => signal.removeEventListener('abort', cancel)
-  query.then(forget, forget)
+/**
+ * Cancels the statements still waiting for their answer when `signal` aborts (postgres.js sends each cancel
+ * request on a connection of its own). One listener per client, however many statements are in flight.
+ */
+class Canceller {
+  private readonly waiting = new Set<QueryInternals>()
+
+  constructor(private readonly signal: AbortSignal | undefined) {
+    signal?.addEventListener('abort', () => this.waiting.forEach((query) => void query.cancel()), { once: true })
+  }
+
+  /** Watches `query` until it settles. What is sent after the signal (recording the run interrupted) is left alone. */
+  watch(query: QueryInternals): void {
+    if (!this.signal || this.signal.aborted) return
+    this.waiting.add(query)
+    const forget = () => this.waiting.delete(query)
+    query.then(forget, forget)
+  }
 }
 
 /** Sends `query` with `send`, failing it when no answer comes before the deadline. */
 function sendWatched(query: QueryInternals, send: (q: QueryInternals) => void, deadline: Deadline): void {
   deadline.watch(query, (error) => query.reject(error))
   send(query)
-  cancelOnAbort(query, deadline.cancelOn)
+  deadline.canceller.watch(query)
 }
 
 /** `value` (if it is a query) sent under the deadline. */
@@ -213,7 +222,7 @@ export function pinSettings(sql: Sql, options: PinOptions): Sql {
           // The transaction's own sender (found on an unsent query of it) sends this query there.
           const carrier = tx.unsafe('') as unknown as QueryInternals
           carrier.handler(query)
-          cancelOnAbort(query, options.cancelOn)
+          deadline.canceller.watch(query)
           return answered
         }).then(settle.resolve, settle.reject)
       },

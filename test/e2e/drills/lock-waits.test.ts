@@ -181,34 +181,77 @@ describe('CRYPTO_ETL_LOCK_TIMEOUT', () => {
   })
 })
 
+/** A `load` from a FIFO that has loaded `line` and waits for more (its writer went quiet); `end()` lets it finish. */
+async function quietLoad(t: DrillTarget, line: object, table: string): Promise<{ end(): Promise<number | null> }> {
+  const path = join(await tempDir('bulk'), 'landing.fifo')
+  execFileSync('mkfifo', [path])
+  const load = spawn(process.execPath, [BIN, 'load', path], { env: cleanEnv(t.env), stdio: 'ignore' })
+  const ended = new Promise<number | null>((resolve) => load.on('close', (c) => resolve(c)))
+  const writer = await open(path, 'w')
+  await writer.write(`${JSON.stringify(line)}\n`)
+  await waitFor(async () => {
+    const rows = await adminSql()`
+      select 1 from pg_locks l join pg_stat_activity a using (pid)
+      where a.application_name = ${t.appName} and l.relation = ${`"${t.schema}".${table}`}::regclass and l.granted`
+    return rows.length > 0
+  })
+  return {
+    async end() {
+      await writer.close()
+      return ended
+    },
+  }
+}
+
 describe('a routine run while a bulk load is in progress', () => {
   // Once making a partition held the parent's exclusive lock until the load ended, so the run waited for it all.
   it('does not queue behind the partitions the load made: the run exits 0 at once', async () => {
     const t = await loadedTarget('lock_bulk')
-    // A load that created a partition (a new day) and is still going: its writer went quiet.
-    const path = join(await tempDir('bulk'), 'landing.fifo')
-    execFileSync('mkfifo', [path])
-    const load = spawn(process.execPath, [BIN, 'load', path], { env: cleanEnv(t.env), stdio: 'ignore' })
-    const loadEnded = new Promise<number | null>((resolve) => load.on('close', (c) => resolve(c)))
-    const writer = await open(path, 'w')
+    const { data } = await fixture('rates')
+    const day = 2 * 24 * 3600_000
+    const load = await quietLoad(t, { dataset: 'rates', timestamp: DRILL_NOW + day, data }, 'rate_snapshots')
+    let r: CliResult
     try {
-      const { data } = await fixture('rates')
-      const day = 2 * 24 * 3600_000
-      await writer.write(`${JSON.stringify({ dataset: 'rates', timestamp: DRILL_NOW + day, data })}\n`)
-      await waitFor(async () => {
-        const rows = await adminSql()`
-          select 1 from pg_locks l join pg_stat_activity a using (pid)
-          where a.application_name = ${t.appName} and l.relation = ${`"${t.schema}".rate_snapshots`}::regclass
-            and l.granted`
-        return rows.length > 0
-      })
-      const r = await runCli(['run', '--datasets', 'rates'], { env: t.env })
-      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 })
-      expect(r.ms).toBeLessThan(5_000)
+      r = await runCli(['run', '--datasets', 'rates'], { env: t.env })
     } finally {
-      await writer.close()
+      expect(await load.end()).toBe(0)
     }
-    expect(await loadEnded).toBe(0)
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 })
+    expect(r.ms).toBeLessThan(5_000)
     expect(await runsByStatus(t)).toEqual(['ok', 'ok', 'ok'])
+  })
+
+  it('behind the asset rows a load keeps locked: 74 after 3 tries, naming the load', async () => {
+    const t = await loadedTarget('lock_bulk_rows')
+    const { data } = await fixture('assets')
+    const load = await quietLoad(t, { dataset: 'assets', timestamp: DRILL_NOW + 60_000, data }, 'assets')
+    let r: CliResult
+    try {
+      r = await runCli(['run', '--datasets', 'assets'], { env: t.env })
+    } finally {
+      expect(await load.end()).toBe(0)
+    }
+    expect(expectCleanFailure(r, 74)).toEqual([
+      'Error: Waited 3 × 1 s for a lock on assets held by another session (load run 2 is running).',
+      HINT,
+    ])
+    expect(await runsByStatus(t)).toEqual(['ok', 'ok', 'failed'])
+  })
+})
+
+describe('prune behind a lock', () => {
+  // Its first statement names the table only as a parameter (of a catalog lookup): the line cannot name it.
+  it('exits 74 in one line, nothing removed', async () => {
+    const t = await loadedTarget('lock_prune')
+    const before = await t.count('asset_snapshots')
+    const held = await holdLock(t, 'lock table asset_snapshots in access exclusive mode')
+    let r: CliResult
+    try {
+      r = await runCli(['prune', '--older-than', '30d'], { env: t.env })
+    } finally {
+      await held.release()
+    }
+    expect(expectCleanFailure(r, 74)).toEqual(['Error: Waited 1 s for a lock held by another session.', HINT])
+    expect(await t.count('asset_snapshots')).toBe(before)
   })
 })
