@@ -27,7 +27,7 @@ import {
   toDatabaseError,
   type Warehouse,
 } from './warehouse/connect.js'
-import { isConnectionError } from './warehouse/connection-errors.js'
+import { isConnectionError, isSessionLost } from './warehouse/connection-errors.js'
 import { isLockTimeout, lockWaitError } from './warehouse/lock-wait.js'
 import { embeddedExists } from './warehouse/embedded.js'
 import {
@@ -136,7 +136,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       secrets: this.settings.secrets,
     })
     for (const signal of STOP_SIGNALS) process.once(signal, this.onSignal)
-    process.once('unhandledRejection', this.onUnhandled)
+    process.on('unhandledRejection', this.onUnhandled)
   }
 
   /**
@@ -322,6 +322,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * would end the process with a stack trace. It is an error like any other: one line, its exit code.
    */
   private readonly onUnhandled = (error: unknown) => {
+    // A session the server ended (a restart, a terminated backend) fails that internal query too: the work's
+    // own statements see the same loss and retry on a new connection, so this one is no reason to stop.
+    if (isSessionLost(error))
+      return this.logger.debug('a connection was lost', { code: (error as Error & { code?: string }).code })
     const code = this.report(error instanceof Error ? error : new Error(String(error)))
     void this.closeResources().finally(() => process.exit(code))
   }

@@ -15,8 +15,11 @@ const CONNECTION_ERRORS = new Set([
   'CONNECTION_DESTROYED',
 ])
 
-/** Codes of an established session's end: its socket closed, was reset or destroyed. */
-const SESSION_LOSSES = new Set(['ECONNRESET', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED'])
+/**
+ * Codes of an established session's end: its socket closed, was reset or destroyed. postgres.js also
+ * fails a query queued on a connection the server terminated (57P01) with CONNECTION_ENDED.
+ */
+const SESSION_LOSSES = new Set(['ECONNRESET', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED'])
 
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code

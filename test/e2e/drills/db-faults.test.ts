@@ -85,7 +85,7 @@ describe('the server connection dies', () => {
     )
     release()
     const r = await run
-    expect({ code: r.code, stack: r.stderr.includes('    at ') }).toEqual({ code: 0, stack: false })
+    expect({ code: r.code, stack: r.stderr.includes('    at ') }, r.stderr).toEqual({ code: 0, stack: false })
     expect([
       await t.count('asset_snapshots'),
       await t.count('exchange_snapshots'),
