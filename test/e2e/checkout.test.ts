@@ -1,5 +1,5 @@
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
@@ -37,13 +37,18 @@ describe('a checkout', () => {
 
     const cli = (args: string[], extra: Record<string, string> = {}) =>
       run(join(clone, 'bin', 'run.js'), args, { cwd: clone, env: cleanEnv(extra), timeout: 60_000 })
-    // --version reads the manifest instead of importing every command, as the installed package does.
-    const version = cli(['--version'], { DEBUG: 'oclif:config:crypto-etl' })
+    // The CLI reads the manifest instead of importing every command, as the installed package does: a
+    // summary changed in the manifest alone shows in the help.
+    const version = cli(['--version'])
     expect(version.status, version.stderr).toBe(0)
     expect(version.stdout).toMatch(/^crypto-etl\/\d+\.\d+\.\d+ /)
-    expect(version.stderr).toContain(
-      `oclif:config:crypto-etl using manifest from ${join(clone, 'oclif.manifest.json')}`,
-    )
+    const marked = JSON.parse(readFileSync(join(clone, 'oclif.manifest.json'), 'utf8')) as {
+      commands: Record<string, { summary?: string }>
+    }
+    marked.commands.status!.summary = 'summary read from the manifest'
+    writeFileSync(join(clone, 'oclif.manifest.json'), JSON.stringify(marked))
+    expect(cli(['--help']).stdout).toContain('summary read from the manifest')
+    writeFileSync(join(clone, 'oclif.manifest.json'), JSON.stringify(manifest))
 
     // The README's quick start from a clone names exactly these commands.
     const readme = readFileSync(join(clone, 'README.md'), 'utf8')
