@@ -108,9 +108,8 @@ async function loadDataset(
     for (let next = first; !next.done; next = await answers.next()) {
       if (signal?.aborted) throw signal.reason
       const answer = next.value
-      // On a server, partitions commit on their own (see loader.ts): no parent's lock held for the dataset.
-      const partitions = warehouse.kind === 'server' ? warehouse.sql : tx
-      const loaded = await loadAnswer(tx, warehouse.schema, answer, runId, { partitions })
+      // Partitions are made in this short transaction: on the pool, a lost session's stale error would reach them too.
+      const loaded = await loadAnswer(tx, warehouse.schema, answer, runId)
       outcome.rows += loaded.rows
       outcome.records += answer.data.length
       outcome.rejected += loaded.rejected
