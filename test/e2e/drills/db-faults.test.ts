@@ -71,13 +71,14 @@ describe('the server connection dies', () => {
     const t = await prepareTarget('server', 'during_run', server.url)
     const run = runCli(['run'], { env: t.env })
     await waitFor(
-      async () => server.requests.includes('/v3/exchanges?limit=2000&offset=0') && (await backends(t.appName)) >= 2,
+      async () => server.requests.includes('/v3/exchanges?limit=2000&offset=0') && (await backends(t.appName)) >= 1,
     )
-    // Both the pool's connection and the one holding the run lock are killed, as by a server restart.
+    // Every connection of the run is killed, as by a server restart. (The run lock is a lease row now, with
+    // no session of its own: how many pool connections are open at this moment depends on timing.)
     const killed = (await adminSql()`select pid from pg_stat_activity where application_name = ${t.appName}`).map(
       (r) => r.pid as number,
     )
-    expect(await terminateBackends(t.appName, `pid in (${killed.join(', ')})`)).toBeGreaterThanOrEqual(2)
+    expect(await terminateBackends(t.appName, `pid in (${killed.join(', ')})`)).toBeGreaterThanOrEqual(1)
     // Wait for those backends to be gone, not for none at all: a dataset whose load lost its connection
     // reconnects at once (Node 22 and 24 are quick enough to do so before the API is released).
     await waitFor(
