@@ -336,6 +336,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // Once a statement went unanswered, what failed after it (a dropped connection) is that, and exits 74.
     const etl =
       this.warehouse?.noAnswer ??
+      // A statement the signal cancelled (57014) fails because of the signal: that is the ending to report.
+      (this.abortController.signal.aborted && (error as { code?: string }).code === '57014'
+        ? (this.abortController.signal.reason as EtlError)
+        : undefined) ??
       this.behindError(error) ??
       (isLockTimeout(error) && this.settings
         ? lockWaitError(error, this.settings.lockTimeoutMs)

@@ -201,7 +201,8 @@ export async function prune(warehouse: Warehouse, options: PruneOptions): Promis
     }
   } catch (error) {
     if (runId !== null) {
-      const status = options.signal?.aborted && error === options.signal.reason ? 'interrupted' : 'failed'
+      // After a signal, a statement it cancelled fails with its own error: the prune was still interrupted.
+      const status = options.signal?.aborted ? 'interrupted' : 'failed'
       const outcome = { status, rows: rowsByTable(), error: (error as Error).message } as const
       await finishRun(sql, runId, outcome, options.secrets).catch(() => {})
     }

@@ -177,6 +177,12 @@ describe('timeouts a role imposes', () => {
       name === 'statement_timeout' ? [['migrate'], ['status'], ['query'], ['load', '-']] : [['migrate'], ['load', '-']]
     for (const args of commands) {
       const r = await runCli(args, { env, input: '' })
+      // The server ends a session idle in a transaction for 1 ms only when a gap between two statements is
+      // that long, and a lost session is retried on a new one: a command may finish. Then it did its work.
+      if (name === 'idle_in_transaction_session_timeout' && r.code === 0) {
+        expect(r.stderr, args.join(' ')).toMatch(/^Warehouse: /m)
+        continue
+      }
       const block = expectCleanFailure(r, 74)
       expect(block.join('\n'), args.join(' ')).toMatch(says)
     }
