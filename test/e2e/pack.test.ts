@@ -50,6 +50,26 @@ describe('the npm package', () => {
       ]),
     )
     expect(paths.filter((p) => /^(src|test|bench|scratch|node_modules)\//.test(p))).toEqual([])
+    // Only what an installed CLI runs: no source maps, no entry point that needs the dev dependencies (bin/dev.js
+    // runs the TypeScript source through tsx), no fixtures of the tests; the licence its package.json names.
+    expect(paths.filter((p) => p.endsWith('.map'))).toEqual([])
+    expect(paths.filter((p) => p.startsWith('bin/'))).toEqual(['bin/run.js'])
+    expect(paths.filter((p) => p.startsWith('fixtures/')).sort()).toEqual([
+      'fixtures/README.md',
+      'fixtures/coincap/assets.json',
+      'fixtures/coincap/exchanges.json',
+      'fixtures/coincap/history-bitcoin-h1.json',
+      'fixtures/coincap/markets.json',
+      'fixtures/coincap/rates.json',
+    ])
+    expect(paths).toContain('LICENSE')
+    const manifest = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'))
+    expect(manifest).toMatchObject({
+      license: 'MIT',
+      repository: { url: 'git+https://github.com/crypto-etl/crypto-etl.git' },
+      homepage: 'https://github.com/crypto-etl/crypto-etl#readme',
+      bugs: { url: 'https://github.com/crypto-etl/crypto-etl/issues' },
+    })
     // The code stays under 1 MB; the seed of the embedded database (a fresh data directory) is its own budget.
     const seed = info!.files.filter((f) => /^dist\/pgdata-seed-\d+\.\d+\.\d+\.tar\.gz$/.test(f.path))
     expect(seed).toHaveLength(1)
