@@ -10,7 +10,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { startEmbedded } from '../src/warehouse/embedded.js'
+import { startEmbedded } from '../src/warehouse/embedded/embedded.js'
 import { startHistoryServer } from '../test/helpers/history-server.js'
 import type { BenchResult } from './types.js'
 

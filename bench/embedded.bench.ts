@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { seedPath, writeSeed } from '../src/warehouse/embedded-seed.js'
+import { seedPath, writeSeed } from '../src/warehouse/embedded/embedded-seed.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BenchResult } from './types.js'

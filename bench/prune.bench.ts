@@ -6,10 +6,10 @@
  */
 import { resolveSettings } from '../src/config/settings.js'
 import { DEFAULT_BATCH_SIZE, prune } from '../src/pipeline/prune.js'
-import { connectWarehouse, type Sql, type Warehouse } from '../src/warehouse/connect.js'
+import { connectWarehouse, type Sql, type Warehouse } from '../src/warehouse/connection/connect.js'
 import { migrate } from '../src/warehouse/migrate.js'
-import { ensurePartitions } from '../src/warehouse/partitions.js'
-import { deleteBatch, listPartitions, tableBytes } from '../src/warehouse/prune.js'
+import { ensurePartitions } from '../src/warehouse/writing/partitions.js'
+import { deleteBatch, listPartitions, tableBytes } from '../src/warehouse/writing/prune.js'
 import type { BenchResult } from './types.js'
 
 const DATABASE_URL =

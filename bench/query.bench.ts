@@ -6,7 +6,7 @@
 import postgres from 'postgres'
 import { runQuery } from '../src/pipeline/query.js'
 import { getStatus } from '../src/pipeline/status.js'
-import type { Warehouse } from '../src/warehouse/connect.js'
+import type { Warehouse } from '../src/warehouse/connection/connect.js'
 import { migrate } from '../src/warehouse/migrate.js'
 import type { BenchResult } from './types.js'
 

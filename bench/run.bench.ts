@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import postgres from 'postgres'
 import { startFixtureServer } from '../src/demo/server.js'
-import { startEmbedded } from '../src/warehouse/embedded.js'
+import { startEmbedded } from '../src/warehouse/embedded/embedded.js'
 import type { BenchResult } from './types.js'
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'

@@ -12,7 +12,7 @@ export type AssetSelection = { limit: number } | { ids: readonly string[]; unkno
 /**
  * A CoinCap v3 client. Construction makes no request and needs no key (a missing key is exit 77 at the
  * first request). Every method returns an async generator of {@link Answer}s, one per page, so memory
- * stays flat; errors are the typed errors of `src/errors.ts`:
+ * stays flat; errors are the typed errors of `src/core/errors.ts`:
  * ApiAuthError 77 (no key, 401, 403), UsageError 2 (400, 404, unknown ids, bad arguments),
  * ApiUnavailableError 69 (after retries, waits beyond the caps, a retired API version),
  * DataValidationError 65 (an answer without the `{data, timestamp}` envelope), ConfigError 78 (bad options).

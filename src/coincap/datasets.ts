@@ -1,6 +1,6 @@
 /** How each dataset is fetched: which requests, in which pages, yielding one {@link Answer} per answer. */
-import { UsageError } from '../errors.js'
-import type { Logger } from '../log.js'
+import { UsageError } from '../core/errors.js'
+import type { Logger } from '../core/log.js'
 import type { RequestSpec } from './http.js'
 import type { ListEnvelope } from './responses.js'
 import {

@@ -4,8 +4,8 @@
  */
 import Bottleneck from 'bottleneck'
 import got, { type Got, RequestError, TimeoutError } from 'got'
-import { ApiAuthError, EtlError } from '../errors.js'
-import { maskSecrets } from '../secrets.js'
+import { ApiAuthError, EtlError } from '../core/errors.js'
+import { maskSecrets } from '../core/secrets.js'
 import type { ResolvedOptions } from './options.js'
 import { interpretAnswer, type ListEnvelope, oneLine, type RawAnswer, trustedTimestamp } from './responses.js'
 import { TransientError, withRetries } from './retry.js'

@@ -1,8 +1,8 @@
 /** Options of the CoinCap client, their defaults and their checks. */
-import { ConfigError } from '../errors.js'
-import type { Logger } from '../log.js'
-import { silentLogger } from '../log.js'
-import { maskUrl } from '../secrets.js'
+import { ConfigError } from '../core/errors.js'
+import type { Logger } from '../core/log.js'
+import { silentLogger } from '../core/log.js'
+import { maskUrl } from '../core/secrets.js'
 
 /** The current CoinCap API. */
 export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'

@@ -2,7 +2,7 @@
  * Reading one HTTP answer of CoinCap: the envelope when it is good, else the error it stands for.
  * Bodies are never assumed to be JSON (edges send HTML) and never quoted whole in a message.
  */
-import { ApiAuthError, ApiUnavailableError, ConfigError, DataValidationError, UsageError } from '../errors.js'
+import { ApiAuthError, ApiUnavailableError, ConfigError, DataValidationError, UsageError } from '../core/errors.js'
 import { DEFAULT_API_URL } from './options.js'
 import { parseRetryAfter, TransientError } from './retry.js'
 import { CLOCK_SKEW_MS, describeIssues, listEnvelopeSchema } from './schemas.js'

@@ -4,7 +4,7 @@
  * through the injected `sleep`, so tests assert exact waits without sleeping.
  */
 import pRetry from 'p-retry'
-import { ApiUnavailableError } from '../errors.js'
+import { ApiUnavailableError } from '../core/errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { StatsCounter } from './stats.js'
 

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand } from '../cli/base-command.js'
 import { INTERVALS, type Interval } from '../coincap/types.js'
-import { InterruptedError, resultOf, UsageError } from '../errors.js'
-import { assetIdsFlag, durationFlag, timeFlag } from '../flags.js'
+import { InterruptedError, resultOf, UsageError } from '../core/errors.js'
+import { assetIdsFlag, durationFlag, timeFlag } from '../cli/flags.js'
 import {
   type BackfillOptions,
   type BackfillPlan,
@@ -10,11 +10,11 @@ import {
   checkBackfillOptions,
   planBackfill,
   runBackfill,
-} from '../pipeline/backfill.js'
+} from '../backfill/backfill.js'
 import { backfillProgress, formatBackfill, formatPlan } from '../ui/backfill.js'
 import { interactive } from '../ui/run.js'
-import { VERSION } from '../version.js'
-import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
+import { VERSION } from '../core/version.js'
+import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connection/connect.js'
 
 export default class Backfill extends BaseCommand<typeof Backfill> {
   static override databaseAnswerSeconds = BULK_ANSWER_TIMEOUT_SECONDS

@@ -3,10 +3,10 @@ import { rename, rm } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
-import { EtlError, ExitCode, UsageError } from '../errors.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { EtlError, ExitCode, UsageError } from '../core/errors.js'
 import { type ExtractResult, extract } from '../pipeline/extract.js'
-import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
+import { selectionFlags, selectionFromFlags } from '../cli/selection-flags.js'
 import { plural } from '../ui/format.js'
 
 export default class Extract extends BaseCommand<typeof Extract> {

@@ -1,12 +1,12 @@
 import { Args } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand } from '../cli/base-command.js'
 import { allowDemoFlag, checkDemoTarget } from '../demo/guard.js'
-import { UsageError } from '../errors.js'
+import { UsageError } from '../core/errors.js'
 import { openLanding } from '../pipeline/landing.js'
 import { type LoadResult, loadLandingFile } from '../pipeline/load.js'
 import { plural } from '../ui/format.js'
-import { VERSION } from '../version.js'
-import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
+import { VERSION } from '../core/version.js'
+import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connection/connect.js'
 
 export default class Load extends BaseCommand<typeof Load> {
   static override databaseAnswerSeconds = BULK_ANSWER_TIMEOUT_SECONDS

@@ -1,11 +1,16 @@
 import { homedir } from 'node:os'
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand } from '../cli/base-command.js'
 import { plural } from '../ui/format.js'
-import { checkCitusCoordinator, type DistributeResult, distributeWarehouse, noCitusError } from '../warehouse/citus.js'
-import { describeTarget } from '../warehouse/target.js'
+import {
+  checkCitusCoordinator,
+  type DistributeResult,
+  distributeWarehouse,
+  noCitusError,
+} from '../warehouse/connection/citus.js'
+import { describeTarget } from '../warehouse/connection/target.js'
 import type { MigrateResult } from '../warehouse/migrate.js'
-import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
+import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connection/connect.js'
 
 export default class Migrate extends BaseCommand<typeof Migrate> {
   static override databaseAnswerSeconds = BULK_ANSWER_TIMEOUT_SECONDS

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
-import { listFlag, timeFlag } from '../flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { listFlag, timeFlag } from '../cli/flags.js'
 import { PRUNE_DATASET_NAMES, type PruneResult, prune, resolvePruneCriteria } from '../pipeline/prune.js'
 import { formatPrune } from '../ui/prune.js'
-import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connect.js'
+import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connection/connect.js'
 
 const runFlag = Flags.custom<number>({
   parse: async (input) => {

@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
-import { UsageError } from '../errors.js'
-import { listFlag, MAX_COUNT, timeFlag } from '../flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { UsageError } from '../core/errors.js'
+import { listFlag, MAX_COUNT, timeFlag } from '../cli/flags.js'
 import { type QueryResult, REPORTS, runQuery } from '../pipeline/query.js'
 import { colorEnabled } from '../ui/format.js'
 import { noHistoryNotice, type OutputFormat, renderQuery } from '../ui/query.js'
-import { type HistoryInterval, INTERVALS } from '../warehouse/queries.js'
+import { type HistoryInterval, INTERVALS } from '../warehouse/reading/queries.js'
 
 export default class Query extends BaseCommand<typeof Query> {
   static override summary =

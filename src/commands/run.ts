@@ -1,12 +1,12 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand } from '../cli/base-command.js'
 import { allowDemoFlag, checkDemoTarget } from '../demo/guard.js'
-import { type EtlError, resultOf } from '../errors.js'
+import { type EtlError, resultOf } from '../core/errors.js'
 import { type RunResult, runSnapshot } from '../pipeline/run.js'
-import { selectionFlags, selectionFromFlags } from '../selection-flags.js'
+import { selectionFlags, selectionFromFlags } from '../cli/selection-flags.js'
 import { formatRunSummary, interactive, runProgress, runSummaryFields } from '../ui/run.js'
-import { VERSION } from '../version.js'
-import { DataDirLockedError } from '../warehouse/embedded.js'
+import { VERSION } from '../core/version.js'
+import { DataDirLockedError } from '../warehouse/embedded/embedded.js'
 
 export default class Run extends BaseCommand<typeof Run> {
   static override summary = 'Extract and load one snapshot of the chosen datasets: the cron entry point.'

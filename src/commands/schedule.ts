@@ -2,12 +2,12 @@ import { existsSync, realpathSync } from 'node:fs'
 import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Flags, Parser } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand } from '../cli/base-command.js'
 import { chooseEnvFile } from '../config/settings-file.js'
-import { UsageError } from '../errors.js'
-import { durationFlag, MAX_COUNT } from '../flags.js'
+import { UsageError } from '../core/errors.js'
+import { durationFlag, MAX_COUNT } from '../cli/flags.js'
 import { measuredRunCredits } from '../pipeline/costs.js'
-import * as plan from '../pipeline/schedule.js'
+import * as plan from '../schedule/schedule.js'
 import {
   costWarning,
   doubleRunWarning,
@@ -19,7 +19,7 @@ import {
   formatStorage,
 } from '../ui/schedule.js'
 import { unknownFlagMessage } from '../ui/did-you-mean.js'
-import { VERSION } from '../version.js'
+import { VERSION } from '../core/version.js'
 
 export default class Schedule extends BaseCommand<typeof Schedule> {
   static override summary = 'Print (or install) a crontab line or systemd units that run crypto-etl on a cadence.'

@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
-import { ExitCode } from '../errors.js'
-import { durationFlag, listFlag, MAX_COUNT } from '../flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { ExitCode } from '../core/errors.js'
+import { durationFlag, listFlag, MAX_COUNT } from '../cli/flags.js'
 import { getStatus, type StatusResult } from '../pipeline/status.js'
 import { colorEnabled } from '../ui/format.js'
 import { renderStatus } from '../ui/status.js'
-import { DATASET_NAMES } from '../warehouse/status.js'
+import { DATASET_NAMES } from '../warehouse/reading/status.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show how fresh each dataset is, the last runs, table sizes and credits used this month.'

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseEnvFile } from 'dotenv'
-import { ConfigError } from '../errors.js'
+import { ConfigError } from '../core/errors.js'
 
 /** The variable that names the settings file: the spelling cron lines and systemd units use. */
 export const ENV_FILE_VARIABLE = 'CRYPTO_ETL_ENV_FILE'

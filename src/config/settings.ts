@@ -6,10 +6,10 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { ConfigError } from '../errors.js'
+import { ConfigError } from '../core/errors.js'
 import { chooseEnvFile, homeOf, readSettingsFile } from './settings-file.js'
-import { SSL_MODES, type TlsParams } from '../warehouse/tls.js'
-import { parsePostgresUrl, postgresUrlProblem } from '../warehouse/url.js'
+import { SSL_MODES, type TlsParams } from '../warehouse/connection/tls.js'
+import { parsePostgresUrl, postgresUrlProblem } from '../warehouse/connection/url.js'
 import { parseDuration } from './time.js'
 
 export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'

@@ -4,7 +4,7 @@
  */
 import { Flags } from '@oclif/core'
 import type { Settings } from '../config/settings.js'
-import { UsageError } from '../errors.js'
+import { UsageError } from '../core/errors.js'
 
 /** The flag of `run` and `load` that lets demo data into a Postgres server. */
 export const allowDemoFlag = Flags.boolean({

@@ -6,10 +6,10 @@
  */
 import { estimateCredits } from '../coincap/stats.js'
 import type { Settings } from '../config/settings.js'
-import type { Logger } from '../log.js'
-import type { Sql, Warehouse } from '../warehouse/connect.js'
-import { embeddedExists } from '../warehouse/embedded.js'
-import { creditsOfRecentRuns } from '../warehouse/runs.js'
+import type { Logger } from '../core/log.js'
+import type { Sql, Warehouse } from '../warehouse/connection/connect.js'
+import { embeddedExists } from '../warehouse/embedded/embedded.js'
+import { creditsOfRecentRuns } from '../warehouse/ledgers/runs.js'
 import { SNAPSHOT_DATASETS, type SnapshotDataset } from './datasets.js'
 
 /** CoinCap's monthly credits per plan, smallest first. */

@@ -11,7 +11,7 @@ import { createGunzip } from 'node:zlib'
 import { z } from 'zod'
 import { type Answer, DATASETS, INTERVALS } from '../coincap/types.js'
 import { epochMs, text } from '../coincap/schemas.js'
-import { DataValidationError, UsageError } from '../errors.js'
+import { DataValidationError, UsageError } from '../core/errors.js'
 
 /** The longest line accepted: far above any real CoinCap answer, low enough to keep memory bounded. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024

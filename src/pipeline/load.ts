@@ -3,11 +3,11 @@
  * line inside one transaction, so memory stays flat and a bad line rolls back everything before it.
  */
 import type { Readable } from 'node:stream'
-import { BulkWriter } from '../warehouse/bulk.js'
-import type { Warehouse } from '../warehouse/connect.js'
-import { diskGuard } from '../warehouse/disk.js'
-import { loadAnswer } from '../warehouse/loader.js'
-import { finishRun, startRun } from '../warehouse/runs.js'
+import { BulkWriter } from '../warehouse/writing/bulk.js'
+import type { Warehouse } from '../warehouse/connection/connect.js'
+import { diskGuard } from '../warehouse/embedded/disk.js'
+import { loadAnswer } from '../warehouse/writing/loader.js'
+import { finishRun, startRun } from '../warehouse/ledgers/runs.js'
 import { readLanding } from './landing.js'
 
 export interface LoadOptions {

@@ -5,12 +5,12 @@
  * consistent state and no lock is held for long.
  */
 import { parseTime } from '../config/time.js'
-import { UsageError } from '../errors.js'
-import { type Logger, silentLogger } from '../log.js'
-import { VERSION } from '../version.js'
-import type { Warehouse } from '../warehouse/connect.js'
-import type { PartitionedTable } from '../warehouse/partitions.js'
-import { distributedTables } from '../warehouse/citus.js'
+import { UsageError } from '../core/errors.js'
+import { type Logger, silentLogger } from '../core/log.js'
+import { VERSION } from '../core/version.js'
+import type { Warehouse } from '../warehouse/connection/connect.js'
+import type { PartitionedTable } from '../warehouse/writing/partitions.js'
+import { distributedTables } from '../warehouse/connection/citus.js'
 import {
   checkDeleteBatch,
   countRows,
@@ -24,8 +24,8 @@ import {
   pruneRejected,
   type RowFilter,
   tableBytes,
-} from '../warehouse/prune.js'
-import { finishRun, markRolledBack, startRun } from '../warehouse/runs.js'
+} from '../warehouse/writing/prune.js'
+import { finishRun, markRolledBack, startRun } from '../warehouse/ledgers/runs.js'
 
 /** The datasets `prune` knows, each with its table and time column. */
 export const PRUNE_DATASETS = {

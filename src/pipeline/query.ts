@@ -2,9 +2,9 @@
  * `crypto-etl query`: picks the report, checks that the flags apply to it, resolves the currency and the
  * asset, and returns typed rows with their columns. Nothing is printed here.
  */
-import { UsageError } from '../errors.js'
-import type { Warehouse } from '../warehouse/connect.js'
-import { isConnectionError } from '../warehouse/connection-errors.js'
+import { UsageError } from '../core/errors.js'
+import type { Warehouse } from '../warehouse/connection/connect.js'
+import { isConnectionError } from '../warehouse/connection/connection-errors.js'
 import {
   assetHistory,
   assetIdForSymbol,
@@ -21,8 +21,8 @@ import {
   recentRuns,
   runReadOnly,
   storedIntervals,
-} from '../warehouse/queries.js'
-import { RefusedSqlError } from '../warehouse/read-only-sql.js'
+} from '../warehouse/reading/queries.js'
+import { RefusedSqlError } from '../warehouse/reading/read-only-sql.js'
 
 export const REPORTS = ['latest', 'history', 'movers', 'exchanges', 'markets', 'runs', 'gaps'] as const
 export type ReportName = (typeof REPORTS)[number]

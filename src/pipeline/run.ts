@@ -4,13 +4,13 @@
  * transaction, so one failing dataset leaves the others loaded (partial, exit 3) and nothing half-loaded.
  */
 import type { Answer, CoincapClient } from '../coincap/index.js'
-import { EtlError, ExitCode, InterruptedError, PartialError, UsageError, withResult } from '../errors.js'
-import { DEFAULT_LOCK_TIMEOUT_MS, type Warehouse } from '../warehouse/connect.js'
-import { retryOnLostSession } from '../warehouse/connection-errors.js'
-import { loadAnswer } from '../warehouse/loader.js'
-import { retryOnLockTimeout } from '../warehouse/lock-wait.js'
-import { describeHolder, tryRunLock } from '../warehouse/locks.js'
-import { finishRun, type RunStatus, startRun } from '../warehouse/runs.js'
+import { EtlError, ExitCode, InterruptedError, PartialError, UsageError, withResult } from '../core/errors.js'
+import { DEFAULT_LOCK_TIMEOUT_MS, type Warehouse } from '../warehouse/connection/connect.js'
+import { retryOnLostSession } from '../warehouse/connection/connection-errors.js'
+import { loadAnswer } from '../warehouse/writing/loader.js'
+import { retryOnLockTimeout } from '../warehouse/connection/lock-wait.js'
+import { describeHolder, tryRunLock } from '../warehouse/ledgers/locks.js'
+import { finishRun, type RunStatus, startRun } from '../warehouse/ledgers/runs.js'
 import { fetchDataset, type Selection, type SnapshotDataset } from './datasets.js'
 
 /** Progress events, for spinners or log lines; the pipeline itself prints nothing. */

@@ -3,9 +3,9 @@
  * used this month, and with a maximum age a health verdict for monitoring. Nothing is printed here.
  */
 import { formatDuration } from '../config/time.js'
-import type { Warehouse } from '../warehouse/connect.js'
-import { recentRuns } from '../warehouse/queries.js'
-import { SCHEDULED_FLAG } from './schedule-run-args.js'
+import type { Warehouse } from '../warehouse/connection/connect.js'
+import { recentRuns } from '../warehouse/reading/queries.js'
+import { SCHEDULED_FLAG } from '../schedule/run-args.js'
 import {
   creditsSince,
   DATASET_TABLES,
@@ -16,7 +16,7 @@ import {
   recentRunsWithFlag,
   type TableStats,
   tableStats,
-} from '../warehouse/status.js'
+} from '../warehouse/reading/status.js'
 
 /** Scheduled runs (`run --scheduled`, as `schedule` writes them) of this long before now are judged. */
 export const SCHEDULED_RUNS_WINDOW_MS = 7 * 86_400_000

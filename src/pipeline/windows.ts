@@ -5,7 +5,7 @@
  */
 import { INTERVALS, type Interval } from '../coincap/types.js'
 import { estimateCredits } from '../coincap/stats.js'
-import { UsageError } from '../errors.js'
+import { UsageError } from '../core/errors.js'
 
 /** A half-open time range `[start, end)` in Unix ms. */
 export interface TimeRange {

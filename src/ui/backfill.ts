@@ -1,7 +1,7 @@
 /** How `backfill` shows itself: the plan, a progress bar under a TTY or a line every few seconds under cron, a summary. */
 import { formatDuration } from '../config/time.js'
-import type { Logger } from '../log.js'
-import type { AssetOutcome, AssetPlan, BackfillEvents, BackfillPlan, BackfillResult } from '../pipeline/backfill.js'
+import type { Logger } from '../core/log.js'
+import type { AssetOutcome, AssetPlan, BackfillEvents, BackfillPlan, BackfillResult } from '../backfill/backfill.js'
 import { plural } from './format.js'
 import { renderTable } from './table.js'
 

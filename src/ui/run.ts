@@ -1,7 +1,7 @@
 /** How `run` shows itself: a spinner and a summary table under a TTY, a few plain lines under cron. */
 import ora, { type Ora } from 'ora'
-import type { EtlError } from '../errors.js'
-import type { Logger } from '../log.js'
+import type { EtlError } from '../core/errors.js'
+import type { Logger } from '../core/log.js'
 import type { SnapshotDataset } from '../pipeline/datasets.js'
 import type { DatasetOutcome, RunEvents, RunResult } from '../pipeline/run.js'
 import { plural } from './format.js'

@@ -9,10 +9,10 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConfigError } from '../errors.js'
-import { type Access, assertPrivileges, assertWritable, ident, inspectAccess } from './access.js'
-import type { Db, Sql, Warehouse } from './connect.js'
-import { sqlDir } from './paths.js'
+import { ConfigError } from '../core/errors.js'
+import { type Access, assertPrivileges, assertWritable, ident, inspectAccess } from './connection/access.js'
+import type { Db, Sql, Warehouse } from './connection/connect.js'
+import { sqlDir } from './embedded/paths.js'
 
 export interface Migration {
   version: number

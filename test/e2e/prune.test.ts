@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Sql } from '../../src/warehouse/connect.js'
+import type { Sql } from '../../src/warehouse/connection/connect.js'
 import { migrate } from '../../src/warehouse/migrate.js'
-import { ensurePartitions } from '../../src/warehouse/partitions.js'
+import { ensurePartitions } from '../../src/warehouse/writing/partitions.js'
 import { runCli } from '../helpers/cli.js'
 import { openTestWarehouse, type Target, type TestWarehouse } from '../helpers/warehouse.js'
 

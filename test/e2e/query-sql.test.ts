@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
 import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
 import { seedWarehouse } from '../helpers/seed.js'
-import { describeTarget } from '../../src/warehouse/target.js'
+import { describeTarget } from '../../src/warehouse/connection/target.js'
 import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
 
 /** Where a statement that escaped would have written: nothing may ever appear here. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
 import { seedWarehouse } from '../helpers/seed.js'
 import { openTestWarehouse, type TestWarehouse } from '../helpers/warehouse.js'
-import { describeTarget } from '../../src/warehouse/target.js'
+import { describeTarget } from '../../src/warehouse/connection/target.js'
 
 /** The one stderr line of a command that succeeded: the warehouse it read. */
 const warehouseLine = (t: TestWarehouse) => `Warehouse: ${describeTarget(t.settings)}\n`

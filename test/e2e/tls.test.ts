@@ -5,9 +5,9 @@
  */
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { toEtlError } from '../../src/base-command.js'
+import { toEtlError } from '../../src/cli/base-command.js'
 import { resolveSettings } from '../../src/config/settings.js'
-import { connectWarehouse } from '../../src/warehouse/connect.js'
+import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
 import { startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'

@@ -5,7 +5,7 @@
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { type Answer, CoincapClient, type CoincapClientOptions } from '../../src/coincap/index.js'
-import type { Logger } from '../../src/log.js'
+import type { Logger } from '../../src/core/log.js'
 
 export const API_URL = 'https://coincap.test/v3'
 export const API_KEY = 'ck-test-5f1e9a27c3b84d60'

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { startEmbedded } from '../../src/warehouse/embedded.js'
+import { startEmbedded } from '../../src/warehouse/embedded/embedded.js'
 import { TEST_DATABASE_URL } from './env.js'
 
 export default async function setup(): Promise<void> {

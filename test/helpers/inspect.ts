@@ -4,7 +4,7 @@
  */
 import postgres from 'postgres'
 import { resolveSettings } from '../../src/config/settings.js'
-import { connectWarehouse } from '../../src/warehouse/connect.js'
+import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
 import { TEST_DATABASE_URL } from './env.js'
 import type { Target } from './warehouse.js'
 

@@ -4,9 +4,9 @@
  * fiat one), runs in etl_runs, and bitcoin h1 history with two holes. Every time is relative to `at`,
  * the newest observation, so tests can seed fresh or stale data.
  */
-import type { Warehouse } from '../../src/warehouse/connect.js'
+import type { Warehouse } from '../../src/warehouse/connection/connect.js'
 import { migrate } from '../../src/warehouse/migrate.js'
-import { ensurePartitions, type PartitionedTable } from '../../src/warehouse/partitions.js'
+import { ensurePartitions, type PartitionedTable } from '../../src/warehouse/writing/partitions.js'
 
 export const DEFAULT_AT = new Date('2025-11-22T12:00:00Z')
 const MIN = 60_000

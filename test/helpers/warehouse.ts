@@ -6,7 +6,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveSettings, type Settings } from '../../src/config/settings.js'
-import { connectWarehouse, type Warehouse } from '../../src/warehouse/connect.js'
+import { connectWarehouse, type Warehouse } from '../../src/warehouse/connection/connect.js'
 import { TEST_DATABASE_URL } from './env.js'
 
 export const TARGETS = ['server', 'embedded'] as const

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startEmbedded } from '../../src/warehouse/embedded.js'
-import { writeSeed } from '../../src/warehouse/embedded-seed.js'
+import { startEmbedded } from '../../src/warehouse/embedded/embedded.js'
+import { writeSeed } from '../../src/warehouse/embedded/embedded-seed.js'
 
 const dirs: string[] = []
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../src/errors.js'
+import { ConfigError } from '../../src/core/errors.js'
 import { loadMigrations, migrate } from '../../src/warehouse/migrate.js'
-import { ensurePartitions } from '../../src/warehouse/partitions.js'
+import { ensurePartitions } from '../../src/warehouse/writing/partitions.js'
 import { openTestWarehouse, TARGETS, type TestWarehouse, WAREHOUSE_TABLES as TABLES } from '../helpers/warehouse.js'
 
 describe.each(TARGETS)('migrations on the %s database', (target) => {

@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveSettings } from '../../src/config/settings.js'
 import { prune } from '../../src/pipeline/prune.js'
-import { connectWarehouse } from '../../src/warehouse/connect.js'
+import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
 import { migrate } from '../../src/warehouse/migrate.js'
-import { ensurePartitions } from '../../src/warehouse/partitions.js'
-import { listPartitions } from '../../src/warehouse/prune.js'
+import { ensurePartitions } from '../../src/warehouse/writing/partitions.js'
+import { listPartitions } from '../../src/warehouse/writing/prune.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { openTestWarehouse, type TestWarehouse } from '../helpers/warehouse.js'
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { DatabaseError, InterruptedError, UsageError } from '../../src/errors.js'
-import type { Logger } from '../../src/log.js'
+import { DatabaseError, InterruptedError, UsageError } from '../../src/core/errors.js'
+import type { Logger } from '../../src/core/log.js'
 import { type PruneOptions, prune, resolvePruneCriteria } from '../../src/pipeline/prune.js'
-import type { Sql } from '../../src/warehouse/connect.js'
+import type { Sql } from '../../src/warehouse/connection/connect.js'
 import { migrate } from '../../src/warehouse/migrate.js'
-import { ensurePartitions, PARTITIONED_TABLES, type PartitionedTable } from '../../src/warehouse/partitions.js'
-import { dropPartition, listPartitions } from '../../src/warehouse/prune.js'
+import { ensurePartitions, PARTITIONED_TABLES, type PartitionedTable } from '../../src/warehouse/writing/partitions.js'
+import { dropPartition, listPartitions } from '../../src/warehouse/writing/prune.js'
 import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
 
 const NOW = new Date('2025-06-15T12:00:00Z')

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { UsageError } from '../../src/errors.js'
+import { UsageError } from '../../src/core/errors.js'
 import { type QueryOptions, runQuery } from '../../src/pipeline/query.js'
 import { renderQuery, toCsv } from '../../src/ui/query.js'
-import { findHistoryGaps, runReadOnly } from '../../src/warehouse/queries.js'
+import { findHistoryGaps, runReadOnly } from '../../src/warehouse/reading/queries.js'
 import { type Seeded, seedWarehouse } from '../helpers/seed.js'
 import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
 

@@ -3,7 +3,7 @@
  * A change here must be deliberate (and said in the README).
  */
 import { describe, expect, it } from 'vitest'
-import { BaseCommand } from '../../src/base-command.js'
+import { BaseCommand } from '../../src/cli/base-command.js'
 
 const COMMANDS: Record<string, { flags: string[]; args: string[] }> = {
   backfill: { flags: ['assets', 'fill-gaps', 'from', 'interval', 'plan', 'to', 'top', 'window'], args: [] },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { scanReadOnlySql } from '../../src/warehouse/read-only-sql.js'
+import { scanReadOnlySql } from '../../src/warehouse/reading/read-only-sql.js'
 
 describe('scanReadOnlySql', () => {
   it('accepts one SELECT, WITH, VALUES or TABLE, however it is cased, parenthesised or commented', () => {

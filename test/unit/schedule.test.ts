@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, UsageError } from '../../src/errors.js'
+import { ConfigError, UsageError } from '../../src/core/errors.js'
 import {
   buildSchedule,
   checkCadence,
@@ -14,7 +14,7 @@ import {
   type ScheduleRequest,
   splitRunArgs,
   systemctlCommands,
-} from '../../src/pipeline/schedule.js'
+} from '../../src/schedule/schedule.js'
 import { costWarning, formatAdvice, formatCost } from '../../src/ui/schedule.js'
 
 const M = 60_000

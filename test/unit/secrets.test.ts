@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { maskArgs } from '../../src/secrets.js'
+import { maskArgs } from '../../src/core/secrets.js'
 
 describe('maskArgs', () => {
   const secrets = ['sk-live-1234567', 'pa55-word']

@@ -3,7 +3,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { resolveSettings } from '../../src/config/settings.js'
-import { ConfigError } from '../../src/errors.js'
+import { ConfigError } from '../../src/core/errors.js'
 
 function envFile(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'crypto-etl-env-')), 'env')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { resolveSettings } from '../../src/config/settings.js'
-import { describeTarget } from '../../src/warehouse/target.js'
+import { describeTarget } from '../../src/warehouse/connection/target.js'
 
 const named = (env: Record<string, string>, home?: string) => describeTarget(resolveSettings({}, env), { home })
 

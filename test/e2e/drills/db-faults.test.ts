@@ -8,7 +8,7 @@ import { chmod, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, type FixtureServerOptions, startFixtureServer } from '../../../src/demo/server.js'
-import { startEmbedded } from '../../../src/warehouse/embedded.js'
+import { startEmbedded } from '../../../src/warehouse/embedded/embedded.js'
 import { runCli } from '../../helpers/cli.js'
 import {
   adminSql,

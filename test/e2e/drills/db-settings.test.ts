@@ -8,7 +8,7 @@ import { appendFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { resolveSettings } from '../../../src/config/settings.js'
-import { connectWarehouse } from '../../../src/warehouse/connect.js'
+import { connectWarehouse } from '../../../src/warehouse/connection/connect.js'
 import { migrate } from '../../../src/warehouse/migrate.js'
 import { runCli } from '../../helpers/cli.js'
 import {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../../src/demo/server.js'
 import { resolveSettings } from '../../../src/config/settings.js'
-import { connectWarehouse } from '../../../src/warehouse/connect.js'
+import { connectWarehouse } from '../../../src/warehouse/connection/connect.js'
 import { runCli } from '../../helpers/cli.js'
 import {
   adminSql,

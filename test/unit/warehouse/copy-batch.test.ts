@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { CopyBatch } from '../../../src/warehouse/copy-batch.js'
-import { type Columns, HISTORY_COLUMNS, historyRows } from '../../../src/warehouse/rows.js'
+import { CopyBatch } from '../../../src/warehouse/writing/copy-batch.js'
+import { type Columns, HISTORY_COLUMNS, historyRows } from '../../../src/warehouse/writing/rows.js'
 
 const HOUR = 3_600_000
 const START = Date.parse('2026-01-01T00:00:00Z')

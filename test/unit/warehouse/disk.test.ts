@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertFreeSpace, diskGuard, freeBytes } from '../../../src/warehouse/disk.js'
-import { DatabaseError } from '../../../src/errors.js'
+import { assertFreeSpace, diskGuard, freeBytes } from '../../../src/warehouse/embedded/disk.js'
+import { DatabaseError } from '../../../src/core/errors.js'
 
 let dir: string
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Db } from '../../../src/warehouse/connect.js'
-import { ensurePartitions, MAX_PARTITIONS_PER_STATEMENT } from '../../../src/warehouse/partitions.js'
+import type { Db } from '../../../src/warehouse/connection/connect.js'
+import { ensurePartitions, MAX_PARTITIONS_PER_STATEMENT } from '../../../src/warehouse/writing/partitions.js'
 
 /** A stand-in for postgres.js that records the range each `ensure_partitions` statement was given. */
 function recordingSql() {

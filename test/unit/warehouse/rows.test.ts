@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { rejectedRecordJson } from '../../../src/warehouse/rows.js'
+import { rejectedRecordJson } from '../../../src/warehouse/writing/rows.js'
 
 describe('rejectedRecordJson', () => {
   it('keeps an ordinary record as its JSON', () => {

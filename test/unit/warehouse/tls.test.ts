@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../../../src/errors.js'
-import { splitLibpqUrl, sslOption } from '../../../src/warehouse/tls.js'
+import { ConfigError } from '../../../src/core/errors.js'
+import { splitLibpqUrl, sslOption } from '../../../src/warehouse/connection/tls.js'
 
 describe('splitLibpqUrl', () => {
   it("takes libpq's client parameters out of the URL and keeps the server's and postgres.js's", () => {
