@@ -1,5 +1,5 @@
 /**
- * The base of every command: the global flags of `cli.md`, settings resolved once, the logger, the
+ * The base of every command: the global flags of `docs/cli.md`, settings resolved once, the logger, the
  * warehouse opened on demand and closed on exit and on signals, and the one place where errors become
  * exit codes and one-line messages.
  */
@@ -422,7 +422,7 @@ export function toEtlError(error: unknown, secrets: readonly string[]): EtlError
   if (err?.code === '42501') {
     return new ConfigError(
       maskSecrets(`Permission denied: ${err.message}.`, secrets),
-      'Grant the role the privileges of its commands (README, Privileges).',
+      'Grant the role the privileges of its commands (docs/privileges.md).',
     )
   }
   if (err?.code === '25006') {

@@ -1,4 +1,4 @@
-/** The dataset-selection flags `run` and `extract` share (`cli.md`, "Dataset selection"). */
+/** The dataset-selection flags `run` and `extract` share (`docs/cli.md`, `run`). */
 import { Flags } from '@oclif/core'
 import { assetIdsFlag, listFlag, MAX_COUNT } from './flags.js'
 import { DEFAULT_DATASETS, type Selection, SNAPSHOT_DATASETS, type SnapshotDataset } from '../pipeline/datasets.js'

@@ -8,7 +8,7 @@ export type Interval = (typeof INTERVALS)[number]
 
 /**
  * One CoinCap answer (one page), as the client yields it and as `extract` writes it: one landing line
- * of `cli.md`. `data` is the answer's array kept whole (records are not transformed or filtered) and
+ * of `docs/cli.md`. `data` is the answer's array kept whole (records are not transformed or filtered) and
  * `timestamp` is the envelope's server time in ms (it becomes `observed_at`). `asset`, `interval`,
  * `start` and `end` are set for `history` only (`start`/`end` when a window was asked for).
  */

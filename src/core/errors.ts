@@ -1,5 +1,5 @@
 /**
- * Typed errors, each carrying the exit code of the command-line contract (`cli.md`, "Exit codes").
+ * Typed errors, each carrying the exit code of the command-line contract (`docs/cli.md`, "Exit codes").
  * The base command maps them to one or two lines on stderr and the process exit code; nothing else
  * decides exit codes.
  */

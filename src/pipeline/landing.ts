@@ -1,5 +1,5 @@
 /**
- * The landing format of `cli.md`: NDJSON, one CoinCap answer a line. `readLanding` streams a file or
+ * The landing format of `docs/cli.md`: NDJSON, one CoinCap answer a line. `readLanding` streams a file or
  * stdin (plain or gzip, detected by its magic bytes), validating each line; a bad line is exit 65 with
  * its line number. `formatLandingLine` is the writer's half.
  */

@@ -64,7 +64,7 @@ describe('least-privilege roles on the server', () => {
     const shipped = (await loadMigrations()).map((m) => `applied ${migrationLabel(m)}`)
     expect(r.stdout.split('\n').slice(0, shipped.length)).toEqual(shipped)
     const { app, reader, dml } = roles.name
-    // The statements of the README's Privileges section.
+    // The grants of docs/privileges.md (and docs/warehouse.md, Privileges).
     await admin.unsafe(`
       grant usage on schema "${schema}" to "${app}", "${reader}", "${dml}";
       grant select, insert, update, delete on all tables in schema "${schema}" to "${app}", "${dml}";

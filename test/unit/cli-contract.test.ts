@@ -1,6 +1,6 @@
 /**
  * The command-line contract: users' crontabs name these commands and flags, so renaming one breaks them.
- * A change here must be deliberate (and said in the README).
+ * A change here must be deliberate (and said in docs/cli.md).
  */
 import { describe, expect, it } from 'vitest'
 import { BaseCommand } from '../../src/cli/base-command.js'
@@ -60,7 +60,7 @@ const GLOBAL_FLAGS = [
 ]
 
 describe('the command-line contract', () => {
-  it('keeps the global flags of cli.md on every command', () => {
+  it('keeps the global flags of docs/cli.md on every command', () => {
     expect(Object.keys(BaseCommand.baseFlags).sort()).toEqual(GLOBAL_FLAGS)
   })
 

@@ -42,7 +42,7 @@ describe('credits', () => {
     })
   })
 
-  it('costs the demo top 100 assets 19 credits, as the README estimates', async () => {
+  it('costs the demo top 100 assets 19 credits, as docs/operations.md estimates', async () => {
     const body = fixtureText('assets.json')
     server.use(
       http.get(url('assets'), () => new HttpResponse(body, { headers: { 'content-type': 'application/json' } })),
