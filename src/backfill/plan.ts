@@ -2,7 +2,7 @@
  * The plan of a backfill: per asset, the windows of its range less what the `backfill_windows` ledger has
  * finished (or, filling gaps, the holes of stored history), with their requests, credits and duration.
  */
-import { DEFAULT_HISTORY_WINDOW_MS, type Interval } from '../coincap/types.js'
+import { DEFAULT_HISTORY_WINDOW_MS, INTERVAL_MS, type Interval } from '../catalogue/index.js'
 import { resolveOptions } from '../coincap/options.js'
 import { estimateCredits } from '../coincap/stats.js'
 import { UsageError } from '../core/errors.js'
@@ -21,7 +21,6 @@ import {
   estimateWindowCredits,
   expectedPoints,
   gridWindows,
-  INTERVAL_MS,
   isoOf,
   mergeWithinGrid,
   subtract,

@@ -1,5 +1,5 @@
 /** The shapes of a backfill: its options, its plan, its progress events and its result. */
-import type { Interval } from '../coincap/index.js'
+import type { Interval } from '../catalogue/index.js'
 import type { EtlError } from '../core/errors.js'
 import type { RunStatus } from '../warehouse/ledgers/runs.js'
 import type { TimeRange } from '../pipeline/windows.js'

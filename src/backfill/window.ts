@@ -2,9 +2,10 @@
  * Fetching one window of `/assets/{id}/history`: a few windows ahead of the one being loaded, and the
  * follow-up requests that complete an answer that came back empty or cut short.
  */
-import { type Answer, type CoincapClient, type Interval, validateRecords } from '../coincap/index.js'
+import { INTERVAL_MS, type Interval } from '../catalogue/index.js'
+import { type Answer, type CoincapClient, validateRecords } from '../coincap/index.js'
 import { EtlError, ExitCode } from '../core/errors.js'
-import { halves, INTERVAL_MS, isRoundCount, suspiciousEdges, type TimeRange } from '../pipeline/windows.js'
+import { halves, isRoundCount, suspiciousEdges, type TimeRange } from '../pipeline/windows.js'
 
 /** Follow-up requests for one window's cut-off edges, at most. */
 const MAX_FOLLOW_UPS = 16

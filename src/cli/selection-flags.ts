@@ -1,7 +1,8 @@
 /** The dataset-selection flags `run` and `extract` share (`docs/cli.md`, `run`). */
 import { Flags } from '@oclif/core'
 import { assetIdsFlag, listFlag, MAX_COUNT } from './flags.js'
-import { DEFAULT_DATASETS, type Selection, SNAPSHOT_DATASETS, type SnapshotDataset } from '../pipeline/datasets.js'
+import { DEFAULT_DATASETS, SNAPSHOT_DATASETS, type SnapshotDataset } from '../catalogue/index.js'
+import type { Selection } from '../pipeline/datasets.js'
 
 export const selectionFlags = {
   datasets: listFlag(SNAPSHOT_DATASETS)({

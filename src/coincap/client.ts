@@ -1,13 +1,19 @@
 /** The CoinCap v3 client: datasets as async generators of whole answers, with counts of what they cost. */
-import type { Fetcher, UnknownIds } from './datasets.js'
-import { allExchanges, allRates, assetHistory, assetsByIds, filteredMarkets, topAssets } from './datasets.js'
+import type { Interval, SnapshotDataset } from '../catalogue/index.js'
+import type { AssetSelection, Fetcher, SnapshotSelection } from './datasets.js'
+import {
+  allExchanges,
+  allRates,
+  assetHistory,
+  assetsByIds,
+  filteredMarkets,
+  SNAPSHOT_REQUESTS,
+  topAssets,
+} from './datasets.js'
 import { Transport } from './http.js'
 import { type CoincapClientOptions, resolveOptions } from './options.js'
 import { type CoincapStats, StatsCounter } from './stats.js'
-import type { Answer, HistoryWindow, Interval, MarketFilters } from './types.js'
-
-/** Which assets: the top `limit` by rank, or these `ids` (slugs). */
-export type AssetSelection = { limit: number } | { ids: readonly string[]; unknownIds?: UnknownIds }
+import type { Answer, HistoryWindow, MarketFilters } from './types.js'
 
 /**
  * A CoinCap v3 client. Construction makes no request and needs no key (a missing key is exit 77 at the
@@ -63,6 +69,11 @@ export class CoincapClient {
   /** Every conversion rate (one answer). */
   rates(): AsyncGenerator<Answer> {
     return allRates(this.#fetcher)
+  }
+
+  /** The answers of one snapshot dataset, narrowed by `selection` (see {@link SNAPSHOT_REQUESTS}). */
+  snapshot(dataset: SnapshotDataset, selection: SnapshotSelection): AsyncGenerator<Answer> {
+    return SNAPSHOT_REQUESTS[dataset](this.#fetcher, selection)
   }
 
   /**

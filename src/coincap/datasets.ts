@@ -1,17 +1,17 @@
 /** How each dataset is fetched: which requests, in which pages, yielding one {@link Answer} per answer. */
+import {
+  CATALOGUE,
+  type Dataset,
+  INTERVALS,
+  type Interval,
+  isInterval,
+  type SnapshotDataset,
+} from '../catalogue/index.js'
 import { UsageError } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
 import type { RequestSpec } from './http.js'
 import type { ListEnvelope } from './responses.js'
-import {
-  type Answer,
-  type Dataset,
-  type HistoryWindow,
-  INTERVALS,
-  type Interval,
-  isInterval,
-  type MarketFilters,
-} from './types.js'
+import type { Answer, HistoryWindow, MarketFilters } from './types.js'
 
 /** What the dataset functions need from the client. */
 export interface Fetcher {
@@ -45,12 +45,21 @@ function field(record: unknown, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-const keyOfAsset: RecordKey = (r) => field(r, 'id')
-const keyOfExchange: RecordKey = (r) => field(r, 'exchangeId')
-const keyOfMarket: RecordKey = (r) => {
-  const parts = [field(r, 'exchangeId'), field(r, 'baseId'), field(r, 'quoteId')]
-  return parts.every((p) => p !== undefined) ? parts.join('\u0000') : undefined
+/** The identity of a record of `dataset`: its catalogue key fields, joined; undefined when one is missing. */
+function recordKeyOf(dataset: Dataset): RecordKey {
+  const fields = CATALOGUE[dataset].recordKey
+  return (record) => {
+    const parts = fields.map((name) => field(record, name))
+    return parts.every((p) => p !== undefined) ? parts.join('\u0000') : undefined
+  }
 }
+
+/** The request of a paged snapshot dataset at its catalogue path. */
+const specOf = (dataset: SnapshotDataset, spec: Partial<RequestSpec> = {}): RequestSpec => ({
+  dataset,
+  path: CATALOGUE[dataset].path,
+  ...spec,
+})
 
 /** Records asked again at the head of each page after the first (at most a quarter of a page). */
 export const PAGE_OVERLAP = 50
@@ -106,7 +115,7 @@ export async function* paged(
 
 /** The top `limit` assets by rank. */
 export async function* topAssets(fetcher: Fetcher, limit: number): AsyncGenerator<Answer> {
-  yield* paged(fetcher, { dataset: 'assets', path: 'assets' }, keyOfAsset, checkCount('The number of assets', limit))
+  yield* paged(fetcher, specOf('assets'), recordKeyOf('assets'), checkCount('The number of assets', limit))
 }
 
 /**
@@ -161,7 +170,7 @@ async function* assetsOfChunk(fetcher: Fetcher, chunk: string[], unknownIds: Unk
       ? `CoinCap does not know asset '${named ?? chunk[0]}'.`
       : `CoinCap does not know one of the assets ${quoteList(chunk)} (${apiError ?? '404'}).`
   }
-  const spec: RequestSpec = { dataset: 'assets', path: 'assets', notFound }
+  const spec = specOf('assets', { notFound })
   let envelope: ListEnvelope
   try {
     envelope = await fetcher.get({ ...spec, query: { ids: chunk.join(','), limit: chunk.length } })
@@ -197,7 +206,7 @@ function reportUnknown(fetcher: Fetcher, ids: readonly string[], unknownIds: Exc
 
 /** Every exchange. */
 export async function* allExchanges(fetcher: Fetcher): AsyncGenerator<Answer> {
-  yield* paged(fetcher, { dataset: 'exchanges', path: 'exchanges' }, keyOfExchange)
+  yield* paged(fetcher, specOf('exchanges'), recordKeyOf('exchanges'))
 }
 
 /** Markets matching `filters`, at most `limit` of them (default: all). */
@@ -212,12 +221,12 @@ export async function* filteredMarkets(
   const notFound = (apiError: string | undefined) =>
     `CoinCap does not know ${described.join(' or ') || 'these markets'} (${apiError ?? '404'}).`
   const max = limit === undefined ? undefined : checkCount('The number of markets', limit)
-  yield* paged(fetcher, { dataset: 'markets', path: 'markets', query, notFound }, keyOfMarket, max)
+  yield* paged(fetcher, specOf('markets', { query, notFound }), recordKeyOf('markets'), max)
 }
 
 /** Every conversion rate, in one answer (`/rates` is not paged). */
 export async function* allRates(fetcher: Fetcher): AsyncGenerator<Answer> {
-  yield answer('rates', await fetcher.get({ dataset: 'rates', path: 'rates' }))
+  yield answer('rates', await fetcher.get(specOf('rates')))
 }
 
 /** One asset's history for `interval`, the most recent points or those of `window`: one answer. */
@@ -241,7 +250,7 @@ export async function* assetHistory(
   }
   const envelope = await fetcher.get({
     dataset: 'history',
-    path: `assets/${encodeURIComponent(assetId)}/history`,
+    path: CATALOGUE.history.path.replace('{id}', encodeURIComponent(assetId)),
     query: { interval, start: window?.start, end: window?.end },
     notFound: () => `CoinCap does not know asset '${assetId}'.`,
     timestampOptional: true,
@@ -265,4 +274,24 @@ export function assetIdProblem(id: string): string | undefined {
   if (id === '.' || id === '..') return `'${id}' is not an asset id.`
   if (id !== id.toLowerCase()) return `'${id}' is not an asset id: CoinCap ids are lowercase ('${id.toLowerCase()}').`
   return undefined
+}
+
+/** Which assets: the top `limit` by rank, or these `ids` (slugs). */
+export type AssetSelection = { limit: number } | { ids: readonly string[]; unknownIds?: UnknownIds }
+
+/** What narrows the snapshot requests: which assets, and the markets' filters (and how many at most). */
+export interface SnapshotSelection {
+  assets: AssetSelection
+  markets: MarketFilters & { limit?: number }
+}
+
+/** How each snapshot dataset is asked for, given the selection: one request definition per dataset. */
+export const SNAPSHOT_REQUESTS: {
+  readonly [D in SnapshotDataset]: (fetcher: Fetcher, selection: SnapshotSelection) => AsyncGenerator<Answer>
+} = {
+  assets: (fetcher, { assets }) =>
+    'ids' in assets ? assetsByIds(fetcher, assets.ids, assets.unknownIds) : topAssets(fetcher, assets.limit),
+  exchanges: (fetcher) => allExchanges(fetcher),
+  markets: (fetcher, { markets: { limit, ...filters } }) => filteredMarkets(fetcher, filters, limit),
+  rates: (fetcher) => allRates(fetcher),
 }

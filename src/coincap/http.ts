@@ -10,7 +10,7 @@ import type { ResolvedOptions } from './options.js'
 import { interpretAnswer, type ListEnvelope, oneLine, type RawAnswer, trustedTimestamp } from './responses.js'
 import { TransientError, withRetries } from './retry.js'
 import { isBilled, type StatsCounter } from './stats.js'
-import type { Dataset } from './types.js'
+import type { Dataset } from '../catalogue/index.js'
 
 /** One logical GET (retries included). */
 export interface RequestSpec {

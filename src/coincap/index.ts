@@ -1,6 +1,12 @@
 /** The CoinCap source: the only code of crypto-etl that speaks HTTP. */
-export { type AssetSelection, CoincapClient } from './client.js'
-export { assetIdProblem, IDS_PER_REQUEST, type UnknownIds } from './datasets.js'
+export { CoincapClient } from './client.js'
+export {
+  type AssetSelection,
+  assetIdProblem,
+  IDS_PER_REQUEST,
+  type SnapshotSelection,
+  type UnknownIds,
+} from './datasets.js'
 export { COINCAP_CALLS_PER_MINUTE, type CoincapClientOptions, DEFAULT_API_URL, MAX_PAGE_SIZE } from './options.js'
 export {
   type Asset,
@@ -24,14 +30,4 @@ export {
   validateRecords,
 } from './schemas.js'
 export { BYTES_PER_CREDIT, type CoincapStats, type DatasetStats, estimateCredits } from './stats.js'
-export {
-  type Answer,
-  DATASETS,
-  type Dataset,
-  DEFAULT_HISTORY_WINDOW_MS,
-  type HistoryWindow,
-  INTERVALS,
-  type Interval,
-  isInterval,
-  type MarketFilters,
-} from './types.js'
+export type { Answer, HistoryWindow, MarketFilters } from './types.js'

@@ -4,7 +4,7 @@
  * rest of the page goes on. Decimals stay strings from JSON to Postgres `numeric`: never a JS number.
  */
 import { z } from 'zod'
-import type { Dataset } from './types.js'
+import type { Dataset } from '../catalogue/index.js'
 
 /**
  * A decimal as CoinCap writes it: a string such as `"80399.570000000006984919"` or `"-3.7e-8"`. Bounded to

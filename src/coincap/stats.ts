@@ -1,5 +1,5 @@
 /** Counting of requests, bytes and estimated CoinCap credits. */
-import type { Dataset } from './types.js'
+import type { Dataset } from '../catalogue/index.js'
 
 /** CoinCap bills 1 credit per call plus 1 per 2,500 bytes of data. */
 export const BYTES_PER_CREDIT = 2500

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { INTERVALS, type Interval } from '../coincap/types.js'
+import { INTERVALS, type Interval } from '../catalogue/index.js'
 import { InterruptedError, resultOf, UsageError } from '../core/errors.js'
 import { assetIdsFlag, durationFlag, timeFlag } from '../cli/flags.js'
 import {

@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { listFlag, timeFlag } from '../cli/flags.js'
-import { PRUNE_DATASET_NAMES, type PruneResult, prune, resolvePruneCriteria } from '../pipeline/prune.js'
+import { DATASETS } from '../catalogue/index.js'
+import { type PruneResult, prune, resolvePruneCriteria } from '../pipeline/prune.js'
 import { formatPrune } from '../ui/prune.js'
 import { BULK_ANSWER_TIMEOUT_SECONDS } from '../warehouse/connection/connect.js'
 
@@ -51,8 +52,8 @@ export default class Prune extends BaseCommand<typeof Prune> {
       helpValue: '<duration|date>',
     }),
     run: runFlag({ summary: 'Remove exactly the rows one run loaded (its run_id in etl_runs).', helpValue: '<id>' }),
-    datasets: listFlag(PRUNE_DATASET_NAMES)({
-      summary: `Only these: ${PRUNE_DATASET_NAMES.join(',')}. Default: the four snapshot datasets (with --run, history too).`,
+    datasets: listFlag(DATASETS)({
+      summary: `Only these: ${DATASETS.join(',')}. Default: the four snapshot datasets (with --run, history too).`,
       helpValue: '<list>',
     }),
     'dry-run': Flags.boolean({ summary: 'Count per table what would go; delete nothing.' }),

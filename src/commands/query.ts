@@ -5,7 +5,7 @@ import { listFlag, MAX_COUNT, timeFlag } from '../cli/flags.js'
 import { type QueryResult, REPORTS, runQuery } from '../pipeline/query.js'
 import { colorEnabled } from '../ui/format.js'
 import { noHistoryNotice, type OutputFormat, renderQuery } from '../ui/query.js'
-import { type HistoryInterval, INTERVALS } from '../warehouse/reading/queries.js'
+import { INTERVALS, type Interval } from '../catalogue/index.js'
 
 export default class Query extends BaseCommand<typeof Query> {
   static override summary =
@@ -55,7 +55,7 @@ export default class Query extends BaseCommand<typeof Query> {
       until: flags.until,
       limit: flags.limit,
       currency: flags.currency,
-      interval: flags.interval as HistoryInterval | undefined,
+      interval: flags.interval as Interval | undefined,
       exchange: flags.exchange,
       chart: flags.chart,
     })

@@ -5,7 +5,7 @@ import { durationFlag, listFlag, MAX_COUNT } from '../cli/flags.js'
 import { getStatus, type StatusResult } from '../pipeline/status.js'
 import { colorEnabled } from '../ui/format.js'
 import { renderStatus } from '../ui/status.js'
-import { DATASET_NAMES } from '../warehouse/reading/status.js'
+import { DATASETS } from '../catalogue/index.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show how fresh each dataset is, the last runs, table sizes and credits used this month.'
@@ -22,8 +22,8 @@ export default class Status extends BaseCommand<typeof Status> {
       summary: 'Health check: fail (exit 1) when scheduled data is older than this, e.g. 15m.',
     }),
     runs: Flags.integer({ summary: 'How many recent runs to list.', default: 5, min: 1, max: MAX_COUNT }),
-    datasets: listFlag(DATASET_NAMES)({
-      summary: `Watch these datasets (${DATASET_NAMES.join(',')}) instead of those the scheduled runs load.`,
+    datasets: listFlag(DATASETS)({
+      summary: `Watch these datasets (${DATASETS.join(',')}) instead of those the scheduled runs load.`,
       helpValue: '<list>',
     }),
   }

@@ -1,16 +1,17 @@
 /**
  * Estimated CoinCap credits of `run`: per run of a set of datasets, per month of a cadence, and the plan
- * that fits. CoinCap bills 1 credit per call plus 1 per 2,500 bytes; the typical sizes below come from
+ * that fits. CoinCap bills 1 credit per call plus 1 per 2,500 bytes; the typical sizes (in the catalogue) come from
  * answers of known size (`/assets?limit=100` ~19 credits, `/exchanges?limit=100` ~11, `/rates` ~8,
  * `/markets?limit=2000` ~260, `/assets?ids=<10 slugs>` ~3).
  */
+import { CATALOGUE, SNAPSHOT_DATASETS, type SnapshotDataset } from '../catalogue/index.js'
+import { IDS_PER_REQUEST } from '../coincap/index.js'
 import { estimateCredits } from '../coincap/stats.js'
 import type { Settings } from '../config/settings.js'
 import type { Logger } from '../core/log.js'
 import type { Sql, Warehouse } from '../warehouse/connection/connect.js'
 import { embeddedExists } from '../warehouse/embedded/embedded.js'
 import { creditsOfRecentRuns } from '../warehouse/ledgers/runs.js'
-import { SNAPSHOT_DATASETS, type SnapshotDataset } from './datasets.js'
 
 /** CoinCap's monthly credits per plan, smallest first. */
 export const PLANS = [
@@ -23,18 +24,8 @@ export const PLANS = [
 export type Plan = (typeof PLANS)[number]
 export const FREE_TIER_CREDITS = PLANS[0].credits
 
-/**
- * Minified JSON bytes of one record, and how many records a dataset typically has. The number of markets
- * without a filter is unknown (likely more than one page): 2,000 is a floor, so narrow markets with filters.
- */
-export const TYPICAL = {
-  bytesPerRecord: { assets: 450, exchanges: 250, markets: 323 },
-  records: { assets: 100, exchanges: 100, markets: 2000 },
-  ratesBytes: 17_500,
-  /** Records per request (`limit=2000`, CoinCap's maximum) and ids per `/assets?ids=` request. */
-  pageSize: 2000,
-  idsPerRequest: 100,
-} as const
+/** Records per request of a paged list (`limit=2000`, CoinCap's maximum). */
+export const RECORDS_PER_REQUEST = 2000
 
 /** What narrows a run: `--limit` (top N assets) or `--assets` (these ids), and `--markets-limit`. */
 export interface RunSelection {
@@ -52,24 +43,23 @@ function pagedCredits(records: number, bytesPerRecord: number, perRequest: numbe
   return Math.max(credits, estimateCredits(0))
 }
 
-/** Estimated credits of one dataset in one run, from typical sizes. */
-export function estimateDatasetCredits(dataset: SnapshotDataset, selection: RunSelection = {}): number {
-  switch (dataset) {
-    case 'assets':
-      return selection.assets?.length
-        ? pagedCredits(selection.assets.length, TYPICAL.bytesPerRecord.assets, TYPICAL.idsPerRequest)
-        : pagedCredits(selection.limit ?? TYPICAL.records.assets, TYPICAL.bytesPerRecord.assets, TYPICAL.pageSize)
-    case 'exchanges':
-      return pagedCredits(TYPICAL.records.exchanges, TYPICAL.bytesPerRecord.exchanges, TYPICAL.pageSize)
-    case 'markets':
-      return pagedCredits(
-        selection.marketsLimit ?? TYPICAL.records.markets,
-        TYPICAL.bytesPerRecord.markets,
-        TYPICAL.pageSize,
-      )
-    case 'rates':
-      return estimateCredits(TYPICAL.ratesBytes)
+/**
+ * Records one run of `dataset` fetches: as many as the selection asks for (`--assets`, `--limit`,
+ * `--markets-limit`), or the dataset's typical count (see the catalogue).
+ */
+export function recordsPerRun(dataset: SnapshotDataset, selection: RunSelection = {}): number {
+  const selected: Partial<Record<SnapshotDataset, number | undefined>> = {
+    assets: selection.assets?.length || selection.limit,
+    markets: selection.marketsLimit,
   }
+  return selected[dataset] ?? CATALOGUE[dataset].typical.records
+}
+
+/** Estimated credits of one dataset in one run, from typical record sizes. */
+export function estimateDatasetCredits(dataset: SnapshotDataset, selection: RunSelection = {}): number {
+  const byIds = dataset === 'assets' && Boolean(selection.assets?.length)
+  const perRequest = byIds ? IDS_PER_REQUEST : RECORDS_PER_REQUEST
+  return pagedCredits(recordsPerRun(dataset, selection), CATALOGUE[dataset].typical.bytesPerRecord, perRequest)
 }
 
 /** Estimated credits of one `run` of `datasets`, from typical sizes (e.g. assets,exchanges,rates: 38). */

@@ -1,34 +1,8 @@
 /** Which snapshot datasets to fetch, and how: the selection `run` and `extract` share. */
-import type { Answer, AssetSelection, CoincapClient, MarketFilters } from '../coincap/index.js'
-
-/** The snapshot datasets of `run` and `extract`. */
-export const SNAPSHOT_DATASETS = ['assets', 'exchanges', 'markets', 'rates'] as const
-export type SnapshotDataset = (typeof SNAPSHOT_DATASETS)[number]
-
-/** The default of `--datasets`: markets are large and costly, so they are opt-in. */
-export const DEFAULT_DATASETS: readonly SnapshotDataset[] = ['assets', 'exchanges', 'rates']
+import type { SnapshotDataset } from '../catalogue/index.js'
+import type { SnapshotSelection } from '../coincap/index.js'
 
 /** What to fetch: datasets, which assets, and the markets' filters. */
-export interface Selection {
+export interface Selection extends SnapshotSelection {
   datasets: readonly SnapshotDataset[]
-  assets: AssetSelection
-  markets: MarketFilters & { limit?: number }
-}
-
-/** The answers of one dataset, page by page. */
-export function fetchDataset(
-  client: CoincapClient,
-  dataset: SnapshotDataset,
-  selection: Selection,
-): AsyncGenerator<Answer> {
-  switch (dataset) {
-    case 'assets':
-      return client.assets(selection.assets)
-    case 'exchanges':
-      return client.exchanges()
-    case 'markets':
-      return client.markets(selection.markets)
-    case 'rates':
-      return client.rates()
-  }
 }

@@ -1,7 +1,7 @@
 /** `extract`: fetch the chosen datasets and write the landing format; no database involved. */
 import type { Writable } from 'node:stream'
 import type { CoincapClient, CoincapStats } from '../coincap/index.js'
-import { fetchDataset, type Selection } from './datasets.js'
+import type { Selection } from './datasets.js'
 import { formatLandingLine } from './landing.js'
 
 export interface ExtractResult {
@@ -21,7 +21,7 @@ export async function extract(
   const result: ExtractResult = { answers: 0, records: {}, api: client.stats }
   let spent = client.stats
   for (const dataset of selection.datasets) {
-    for await (const answer of fetchDataset(client, dataset, selection)) {
+    for await (const answer of client.snapshot(dataset, selection)) {
       if (out.errored) throw out.errored
       // Datasets are fetched one after the other, so what the client spent since the last answer is this one's cost.
       const now = client.stats

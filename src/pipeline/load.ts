@@ -3,6 +3,7 @@
  * line inside one transaction, so memory stays flat and a bad line rolls back everything before it.
  */
 import type { Readable } from 'node:stream'
+import { CATALOGUE } from '../catalogue/index.js'
 import { BulkWriter } from '../warehouse/writing/bulk.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
 import { diskGuard } from '../warehouse/embedded/disk.js'
@@ -54,10 +55,10 @@ export async function loadLandingFile(
   options.signal?.addEventListener('abort', stopReading, { once: true })
   try {
     await sql.begin(async (tx) => {
-      // asset_history's key is (asset_id, interval, ts): three leading columns.
       // Partitions are made outside this transaction (committed at once) on a server: see loader.ts.
       const partitions = warehouse.kind === 'server' ? sql : tx
-      const history = new BulkWriter(tx, schema, warehouse.kind, 3, undefined, partitions)
+      const keyColumns = CATALOGUE.history.key.length
+      const history = new BulkWriter(tx, schema, warehouse.kind, keyColumns, undefined, partitions)
       for await (const { line, answer, cost, demo } of readLanding(input, options.name)) {
         if (options.signal?.aborted) throw options.signal.reason
         if (demo && !result.demo) {

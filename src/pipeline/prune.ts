@@ -4,12 +4,12 @@
  * cutoff are deleted from, in bounded batches, each its own short transaction, so an interrupt leaves a
  * consistent state and no lock is held for long.
  */
+import { CATALOGUE, DATASETS, type Dataset, type DatasetTable, SNAPSHOT_DATASETS } from '../catalogue/index.js'
 import { parseTime } from '../config/time.js'
 import { UsageError } from '../core/errors.js'
 import { type Logger, silentLogger } from '../core/log.js'
 import { VERSION } from '../core/version.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
-import type { PartitionedTable } from '../warehouse/writing/partitions.js'
 import { distributedTables } from '../warehouse/connection/citus.js'
 import {
   checkDeleteBatch,
@@ -27,18 +27,6 @@ import {
 } from '../warehouse/writing/prune.js'
 import { finishRun, markRolledBack, startRun } from '../warehouse/ledgers/runs.js'
 
-/** The datasets `prune` knows, each with its table and time column. */
-export const PRUNE_DATASETS = {
-  assets: { table: 'asset_snapshots', timeColumn: 'observed_at' },
-  exchanges: { table: 'exchange_snapshots', timeColumn: 'observed_at' },
-  markets: { table: 'market_snapshots', timeColumn: 'observed_at' },
-  rates: { table: 'rate_snapshots', timeColumn: 'observed_at' },
-  history: { table: 'asset_history', timeColumn: 'ts' },
-} as const satisfies Record<string, { table: PartitionedTable; timeColumn: RowFilter['timeColumn'] }>
-export type PruneDataset = keyof typeof PRUNE_DATASETS
-export const PRUNE_DATASET_NAMES = Object.keys(PRUNE_DATASETS) as PruneDataset[]
-const SNAPSHOT_DATASETS: PruneDataset[] = ['assets', 'exchanges', 'markets', 'rates']
-
 /** Rows per DELETE statement inside a boundary partition: small enough that each batch commits in well under a second. */
 export const DEFAULT_BATCH_SIZE = 20_000
 
@@ -52,7 +40,7 @@ export interface PruneOptions {
   newerThan?: Date | string
   run?: number
   /** Default: the four snapshot datasets; with `run`, history too (a run's rows are rolled back wherever they are). */
-  datasets?: readonly PruneDataset[]
+  datasets?: readonly Dataset[]
   dryRun?: boolean
   batchSize?: number
   now?: Date
@@ -66,7 +54,7 @@ export interface PruneOptions {
 /** What happened (or, in a dry run, would happen) to one table. */
 export interface PruneTableResult {
   table: string
-  dataset: PruneDataset | null
+  dataset: Dataset | null
   rows: number
   partitionsDropped: number
   batches: number
@@ -94,7 +82,7 @@ interface Criteria {
   from?: Date
   to?: Date
   run?: number
-  datasets: PruneDataset[]
+  datasets: Dataset[]
   batchSize: number
 }
 
@@ -132,9 +120,9 @@ export function resolvePruneCriteria(options: PruneOptions): Criteria {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
   if (!(Number.isSafeInteger(batchSize) && batchSize > 0)) throw new UsageError(`Bad batch size ${batchSize}.`)
   const datasets = options.datasets?.length
-    ? PRUNE_DATASET_NAMES.filter((d) => options.datasets?.includes(d))
+    ? DATASETS.filter((d) => options.datasets?.includes(d))
     : run !== undefined
-      ? PRUNE_DATASET_NAMES
+      ? DATASETS
       : SNAPSHOT_DATASETS
   return { from, to, run, datasets, batchSize }
 }
@@ -170,7 +158,7 @@ export async function prune(warehouse: Warehouse, options: PruneOptions): Promis
     if (found.status === 'running') logger.warn(`run ${c.run} (${found.command}) is marked running; pruning its rows`)
   }
   const tables: PruneTableResult[] = c.datasets.map((dataset) => ({
-    table: PRUNE_DATASETS[dataset].table,
+    table: CATALOGUE[dataset].table,
     dataset,
     rows: 0,
     partitionsDropped: 0,
@@ -229,7 +217,7 @@ const EMPTY = { rows: 0, partitionsDropped: 0, batches: 0, bytesBefore: 0, bytes
 
 /** What prune does to each partition of one table, decided before anything changes. */
 interface TablePlan {
-  table: PartitionedTable
+  table: DatasetTable
   filter: RowFilter
   partitions: { partition: Partition; action: 'drop' | 'delete' | 'skip' }[]
   /** Citus: the table is distributed (sizes come from its shards, batches go by `key`). */
@@ -240,12 +228,12 @@ interface TablePlan {
 
 async function planTable(
   warehouse: Warehouse,
-  dataset: PruneDataset,
+  dataset: Dataset,
   c: Criteria,
   distributedNames: Set<string>,
 ): Promise<TablePlan> {
   const { sql, schema } = warehouse
-  const { table, timeColumn } = PRUNE_DATASETS[dataset]
+  const { table, timeColumn } = CATALOGUE[dataset]
   const distributed = distributedNames.has(table)
   const partitions = await listPartitions(sql, schema, table, distributed)
   return {

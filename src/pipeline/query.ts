@@ -2,6 +2,7 @@
  * `crypto-etl query`: picks the report, checks that the flags apply to it, resolves the currency and the
  * asset, and returns typed rows with their columns. Nothing is printed here.
  */
+import { INTERVAL_MS, type Interval } from '../catalogue/index.js'
 import { UsageError } from '../core/errors.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
 import { isConnectionError } from '../warehouse/connection/connection-errors.js'
@@ -11,8 +12,6 @@ import {
   demoRunsWithRows,
   findHistoryGaps,
   findRate,
-  type HistoryInterval,
-  INTERVAL_SECONDS,
   knownCurrencies,
   latestAssets,
   latestExchanges,
@@ -55,7 +54,7 @@ export interface QueryResult {
   /** The rate used to convert from USD (`rate_usd` of the currency), when not USD. */
   rateUsd?: string
   assetId?: string
-  interval?: HistoryInterval
+  interval?: Interval
   since?: Date
   until?: Date
   columns: ResultColumn[]
@@ -75,7 +74,7 @@ export interface QueryOptions {
   until?: Date
   limit?: number
   currency?: string
-  interval?: HistoryInterval
+  interval?: Interval
   exchange?: string
   chart?: boolean
   now?: Date
@@ -289,7 +288,7 @@ function window(options: QueryOptions, now: Date, defaultSinceMs?: number): { si
   return { since, until }
 }
 
-async function gapsInterval(warehouse: Warehouse, assetId: string, interval?: HistoryInterval) {
+async function gapsInterval(warehouse: Warehouse, assetId: string, interval?: Interval) {
   if (interval) return interval
   const stored = await storedIntervals(warehouse.sql, assetId)
   if (stored.length === 1) return stored[0]!
@@ -392,7 +391,7 @@ async function reportRows(
       const interval = await gapsInterval(warehouse, assetId, options.interval)
       const { since } = window(options, now)
       // From --since without --until: up to the last bucket CoinCap can have finished, one interval before now.
-      const until = options.until ?? (since ? new Date(now.getTime() - INTERVAL_SECONDS[interval] * 1000) : undefined)
+      const until = options.until ?? (since ? new Date(now.getTime() - INTERVAL_MS[interval]) : undefined)
       const gaps = await findHistoryGaps(sql, { assetId, interval, from: since, to: until })
       const historyStored = (await storedIntervals(sql, assetId)).includes(interval)
       return {

@@ -11,7 +11,8 @@ import { loadAnswer } from '../warehouse/writing/loader.js'
 import { retryOnLockTimeout } from '../warehouse/connection/lock-wait.js'
 import { describeHolder, tryRunLock } from '../warehouse/ledgers/locks.js'
 import { finishRun, type RunStatus, startRun } from '../warehouse/ledgers/runs.js'
-import { fetchDataset, type Selection, type SnapshotDataset } from './datasets.js'
+import type { SnapshotDataset } from '../catalogue/index.js'
+import type { Selection } from './datasets.js'
 
 /** Progress events, for spinners or log lines; the pipeline itself prints nothing. */
 export interface RunEvents {
@@ -177,14 +178,14 @@ export async function runSnapshot(
     const fetches = new Map(
       reported.datasets.map((d) => {
         options.events?.datasetStarted?.(d)
-        return [d, readAhead(fetchDataset(client, d, reported))] as const
+        return [d, readAhead(client.snapshot(d, reported))] as const
       }),
     )
     for (const [dataset, fetching] of fetches) {
       try {
         let answers: AsyncGenerator<Answer> | undefined = fetching
         const load = () => {
-          const stream = answers ?? readAhead(fetchDataset(client, dataset, reported))
+          const stream = answers ?? readAhead(client.snapshot(dataset, reported))
           answers = undefined
           return loadDataset(warehouse, dataset, stream, runId, options.signal)
         }

@@ -2,14 +2,13 @@
  * `crypto-etl status`: how fresh each dataset is, the last runs, rows and size per table, the API credits
  * used this month, and with a maximum age a health verdict for monitoring. Nothing is printed here.
  */
+import { CATALOGUE, DATASETS, type Dataset } from '../catalogue/index.js'
 import { formatDuration } from '../config/time.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
 import { recentRuns } from '../warehouse/reading/queries.js'
 import { SCHEDULED_FLAG } from '../schedule/run-args.js'
 import {
   creditsSince,
-  DATASET_TABLES,
-  type DatasetName,
   type LoadingRun,
   newestPerDataset,
   recentLoadingRuns,
@@ -31,7 +30,7 @@ export const SCHEDULE_WINDOW_MS = 86_400_000
 export type WatchedBy = 'scheduled runs' | 'recent runs'
 
 export interface DatasetStatus {
-  dataset: DatasetName
+  dataset: Dataset
   table: string
   /** Newest `observed_at` (history: newest point `ts`), null when empty. */
   newest: Date | null
@@ -85,7 +84,7 @@ export interface StatusOptions {
   /** How many recent runs to list (default 5). */
   runs?: number
   /** Watch these datasets (and the runs that load them) instead of those the runs loaded. */
-  datasets?: readonly DatasetName[]
+  datasets?: readonly Dataset[]
 }
 
 function oneLine(text: string): string {
@@ -124,11 +123,11 @@ export async function getStatus(warehouse: Warehouse, options: StatusOptions = {
   const now = options.now ?? new Date()
   const { sql, schema } = warehouse
   const newest = await newestPerDataset(sql, schema)
-  const datasets: DatasetStatus[] = (Object.keys(DATASET_TABLES) as DatasetName[]).map((dataset) => {
+  const datasets: DatasetStatus[] = DATASETS.map((dataset) => {
     const at = newest[dataset]
     return {
       dataset,
-      table: DATASET_TABLES[dataset],
+      table: CATALOGUE[dataset].table,
       newest: at,
       ageMs: at ? Math.max(0, now.getTime() - at.getTime()) : null,
       scheduled: false,
@@ -147,7 +146,7 @@ export async function getStatus(warehouse: Warehouse, options: StatusOptions = {
   const judged =
     scheduledRuns.length > 0 ? scheduledRuns : await recentLoadingRuns(sql, LOADING_COMMANDS, SCHEDULE_WINDOW_MS)
   const named = options.datasets
-  const loading = named ? judged.filter((r) => r.datasets.some((d) => named.includes(d as DatasetName))) : judged
+  const loading = named ? judged.filter((r) => r.datasets.some((d) => named.includes(d as Dataset))) : judged
   const scheduled = new Set<string>(named ?? judged.flatMap((r) => r.datasets))
   for (const d of datasets) d.scheduled = scheduled.has(d.dataset)
   const result: StatusResult = { schema, database: warehouse.kind, now, datasets, runs, tables, credits, watchedBy }

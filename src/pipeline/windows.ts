@@ -3,7 +3,7 @@
  * aligned to its interval's buckets (CoinCap's `time` is a bucket start on the epoch grid), so two
  * neighbouring windows never share a point.
  */
-import { INTERVALS, type Interval } from '../coincap/types.js'
+import { INTERVAL_MS, INTERVALS, type Interval } from '../catalogue/index.js'
 import { estimateCredits } from '../coincap/stats.js'
 import { UsageError } from '../core/errors.js'
 
@@ -11,22 +11,6 @@ import { UsageError } from '../core/errors.js'
 export interface TimeRange {
   start: number
   end: number
-}
-
-const MINUTE = 60_000
-const HOUR = 60 * MINUTE
-
-/** The bucket length of each history interval, in ms. */
-export const INTERVAL_MS: Readonly<Record<Interval, number>> = {
-  m1: MINUTE,
-  m5: 5 * MINUTE,
-  m15: 15 * MINUTE,
-  m30: 30 * MINUTE,
-  h1: HOUR,
-  h2: 2 * HOUR,
-  h6: 6 * HOUR,
-  h12: 12 * HOUR,
-  d1: 24 * HOUR,
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { formatDuration, parseDuration } from '../config/time.js'
 import { UsageError } from '../core/errors.js'
-import { DEFAULT_DATASETS, SNAPSHOT_DATASETS, type SnapshotDataset } from '../pipeline/datasets.js'
+import { DEFAULT_DATASETS, SNAPSHOT_DATASETS, type SnapshotDataset } from '../catalogue/index.js'
 import type { ScheduleFormat, ScheduleRequest } from './types.js'
 
 const DAY_MINUTES = 1440

@@ -1,6 +1,6 @@
 /** The command line of `run` that each scheduled group runs, and the checks on the flags given after `--`. */
 import { UsageError } from '../core/errors.js'
-import type { SnapshotDataset } from '../pipeline/datasets.js'
+import type { SnapshotDataset } from '../catalogue/index.js'
 import type { ScheduleRequest } from './types.js'
 import { SUGGESTED_RETENTION_DAYS } from '../pipeline/storage.js'
 

@@ -1,6 +1,6 @@
 /** The shapes of a schedule: what the user asks `schedule` for, and what it builds (what `--json` prints). */
 import type { MeasuredCredits, RunSelection } from '../pipeline/costs.js'
-import type { SnapshotDataset } from '../pipeline/datasets.js'
+import type { SnapshotDataset } from '../catalogue/index.js'
 
 export type ScheduleFormat = 'cron' | 'systemd'
 export const SCHEDULE_FORMATS = ['cron', 'systemd'] as const

@@ -2,7 +2,7 @@
 import ora, { type Ora } from 'ora'
 import type { EtlError } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
-import type { SnapshotDataset } from '../pipeline/datasets.js'
+import type { SnapshotDataset } from '../catalogue/index.js'
 import type { DatasetOutcome, RunEvents, RunResult } from '../pipeline/run.js'
 import { plural } from './format.js'
 import { renderTable } from './table.js'

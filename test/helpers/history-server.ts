@@ -4,9 +4,8 @@
  * demand. Everything else (`/assets` for `--top`) is the demo server's fixtures.
  */
 import type { ServerResponse } from 'node:http'
-import type { Interval } from '../../src/coincap/index.js'
+import { INTERVAL_MS, type Interval } from '../../src/catalogue/index.js'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
-import { INTERVAL_MS } from '../../src/pipeline/windows.js'
 
 /** A history request as the server saw it. */
 export interface HistoryQuery {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { INTERVAL_MS } from '../../src/catalogue/index.js'
 import { UsageError } from '../../src/core/errors.js'
 import {
   bucketRange,
@@ -7,7 +8,6 @@ import {
   expectedPoints,
   gridWindows,
   halves,
-  INTERVAL_MS,
   mergeWithinGrid,
   subtract,
   isRoundCount,

@@ -4,23 +4,27 @@
  * the entity id runs on the worker that holds both sides), and leaves the bookkeeping tables on the
  * coordinator.
  */
+import { CATALOGUE, type DatasetFacts, DATASETS } from '../../catalogue/index.js'
 import { ConfigError } from '../../core/errors.js'
 import type { Db, Warehouse } from './connect.js'
 
 /**
- * Each distributed table and the column it is sharded by. `asset_snapshots` comes first: the others are
- * co-located with it. `assets` and `exchanges` are distributed, not reference tables, because `query`
+ * Each distributed table and the column it is sharded by, from the catalogue: every dataset's table and its
+ * dimension, grouped by shard column (in catalogue order), so `asset_snapshots` comes first and the others
+ * are co-located with it. `assets` and `exchanges` are distributed, not reference tables, because `query`
  * joins them laterally to their snapshots, which Citus plans only between co-located tables.
  */
-export const DISTRIBUTION = [
-  { table: 'asset_snapshots', column: 'asset_id' },
-  { table: 'assets', column: 'asset_id' },
-  { table: 'asset_history', column: 'asset_id' },
-  { table: 'exchange_snapshots', column: 'exchange_id' },
-  { table: 'exchanges', column: 'exchange_id' },
-  { table: 'market_snapshots', column: 'exchange_id' },
-  { table: 'rate_snapshots', column: 'rate_id' },
-] as const
+export const DISTRIBUTION: readonly { table: string; column: string }[] = distribution()
+
+function distribution(): { table: string; column: string }[] {
+  const tables = DATASETS.flatMap((d) => {
+    const { table, shardColumn, dimension } = CATALOGUE[d] as DatasetFacts
+    const own = { table, column: shardColumn }
+    return dimension ? [own, { table: dimension.table, column: dimension.key }] : [own]
+  })
+  const columns = [...new Set(tables.map((t) => t.column))]
+  return columns.flatMap((column) => tables.filter((t) => t.column === column))
+}
 
 /** True when the database has the Citus extension (its catalog can then be read). */
 export async function hasCitus(sql: Db): Promise<boolean> {
@@ -93,8 +97,9 @@ export async function distributeWarehouse(warehouse: Warehouse): Promise<Distrib
     const done: string[] = []
     let anchor: number | undefined
     let anchorMoved = false
+    const anchorTable = DISTRIBUTION[0]!.table
     for (const { table, column } of DISTRIBUTION) {
-      const first = table === DISTRIBUTION[0].table
+      const first = table === anchorTable
       const now = current.get(table)
       // Once the first table is (re)distributed, the others must join its new co-location group.
       const inGroup = first || (!anchorMoved && now?.colocation === anchor)
@@ -103,7 +108,7 @@ export async function distributeWarehouse(warehouse: Warehouse): Promise<Distrib
         continue
       }
       if (now) await tx`select undistribute_table(${name(table)})`
-      const colocateWith = first ? 'default' : name(DISTRIBUTION[0].table)
+      const colocateWith = first ? 'default' : name(anchorTable)
       await tx`select create_distributed_table(${name(table)}, ${column}, colocate_with => ${colocateWith})`
       if (first) anchorMoved = true
       done.push(table)

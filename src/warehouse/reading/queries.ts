@@ -4,6 +4,7 @@
  * Money columns are USD unless a rate is given, then divided by it in SQL (exact `numeric`).
  */
 import type { Fragment } from 'postgres'
+import { INTERVAL_MS, INTERVALS, type Interval, type SnapshotTable } from '../../catalogue/index.js'
 import type { Sql } from '../connection/connect.js'
 import { HARMLESS_VOLATILE_FUNCTIONS, RefusedSqlError, scanReadOnlySql } from './read-only-sql.js'
 import { pinSettingsSql } from '../connection/session-settings.js'
@@ -15,21 +16,6 @@ import { pinSettingsSql } from '../connection/session-settings.js'
  * {@link latestAssets}.
  */
 export const LATEST_WINDOW_MS = 120_000
-
-/** History intervals of CoinCap and their length in seconds, finest first. */
-export const INTERVAL_SECONDS = {
-  m1: 60,
-  m5: 300,
-  m15: 900,
-  m30: 1800,
-  h1: 3600,
-  h2: 7200,
-  h6: 21_600,
-  h12: 43_200,
-  d1: 86_400,
-} as const
-export type HistoryInterval = keyof typeof INTERVAL_SECONDS
-export const INTERVALS = Object.keys(INTERVAL_SECONDS) as HistoryInterval[]
 
 /** Divides a USD column by the chosen currency's `rate_usd`, or leaves it as stored when there is none. */
 function money(sql: Sql, column: string, rateUsd: string | undefined): Fragment {
@@ -45,8 +31,6 @@ function wholeNumbers(row: Record<string, unknown>, keys: readonly string[]): Re
   for (const key of keys) if (out[key] !== null && out[key] !== undefined) out[key] = Number(out[key])
   return out
 }
-
-type SnapshotTable = 'asset_snapshots' | 'exchange_snapshots' | 'market_snapshots' | 'rate_snapshots'
 
 /** The newest `observed_at` of a snapshot table (an index-only read of its newest partition), or null. */
 export async function newestObservedAt(sql: Sql, table: SnapshotTable, where?: Fragment): Promise<Date | null> {
@@ -140,20 +124,20 @@ export interface HistoryOptions {
   since: Date
   until: Date
   /** The `asset_history` interval to include; by default the finest one with points in the range. */
-  interval?: HistoryInterval
+  interval?: Interval
   /** Keep only the newest N points. */
   limit?: number
   rateUsd?: string
 }
 
 /** The finest interval of `asset_history` with points for the asset in the range, if any. */
-export async function finestHistoryInterval(
+export async function finestInterval(
   sql: Sql,
   assetId: string,
   since: Date,
   until: Date,
-): Promise<HistoryInterval | undefined> {
-  const [row] = await sql<{ interval: HistoryInterval }[]>`
+): Promise<Interval | undefined> {
+  const [row] = await sql<{ interval: Interval }[]>`
     select u.i as interval from unnest(${sql.array(INTERVALS)}::text[]) with ordinality as u(i, n)
     where exists (
       select 1 from asset_history h
@@ -166,7 +150,7 @@ export async function finestHistoryInterval(
 /** One asset over time: its snapshots and its `asset_history` points, oldest first. */
 export async function assetHistory(sql: Sql, options: HistoryOptions): Promise<Record<string, unknown>[]> {
   const { assetId, since, until, rateUsd } = options
-  const interval = options.interval ?? (await finestHistoryInterval(sql, assetId, since, until))
+  const interval = options.interval ?? (await finestInterval(sql, assetId, since, until))
   const points = sql`
     select observed_at as time, ${money(sql, 'price_usd', rateUsd)} as price, supply,
       ${money(sql, 'market_cap_usd', rateUsd)} as market_cap, ${money(sql, 'volume_usd_24h', rateUsd)} as volume_24h,
@@ -373,7 +357,7 @@ export interface HistoryGap {
 
 export interface GapOptions {
   assetId: string
-  interval: HistoryInterval
+  interval: Interval
   /** Default: the first stored point. */
   from?: Date
   /** Default: the last stored point. */
@@ -387,7 +371,7 @@ export interface GapOptions {
  * bounds: no gaps.
  */
 export async function findHistoryGaps(sql: Sql, options: GapOptions): Promise<HistoryGap[]> {
-  const step = INTERVAL_SECONDS[options.interval]
+  const step = INTERVAL_MS[options.interval] / 1000
   const { assetId, interval } = options
   return sql<HistoryGap[]>`
     with bounds as (
@@ -409,8 +393,8 @@ export async function findHistoryGaps(sql: Sql, options: GapOptions): Promise<Hi
 }
 
 /** Intervals with points stored for an asset, finest first. */
-export async function storedIntervals(sql: Sql, assetId: string): Promise<HistoryInterval[]> {
-  const rows = await sql<{ interval: HistoryInterval }[]>`
+export async function storedIntervals(sql: Sql, assetId: string): Promise<Interval[]> {
+  const rows = await sql<{ interval: Interval }[]>`
     select u.i as interval from unnest(${sql.array(INTERVALS)}::text[]) with ordinality as u(i, n)
     where exists (select 1 from asset_history h where h.asset_id = ${assetId} and h.interval = u.i)
     order by u.n`

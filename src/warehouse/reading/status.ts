@@ -1,45 +1,39 @@
 /** The queries behind `status`: freshness per dataset, table sizes, credits, and the runs the health check reads. */
+import { CATALOGUE, DATASETS, type Dataset } from '../../catalogue/index.js'
 import { distributedTables } from '../connection/citus.js'
 import type { Sql } from '../connection/connect.js'
 import { newestObservedAt } from './queries.js'
 
-/** The table behind each dataset name of `etl_runs.datasets`. */
-export const DATASET_TABLES = {
-  assets: 'asset_snapshots',
-  exchanges: 'exchange_snapshots',
-  markets: 'market_snapshots',
-  rates: 'rate_snapshots',
-  history: 'asset_history',
-} as const
-export type DatasetName = keyof typeof DATASET_TABLES
-export const DATASET_NAMES = Object.keys(DATASET_TABLES) as DatasetName[]
-
 /**
- * The newest point of `asset_history` (by `ts`). Its primary key starts with asset_id, so instead of a
- * scan of every partition this reads the month partitions newest first and stops at the first with rows.
+ * The newest `column` value of a partitioned table without an index on it (`asset_history`, whose primary
+ * key starts with asset_id): instead of a scan of every partition, this reads the partitions newest first
+ * (their names end in the date) and stops at the first with rows.
  */
-export async function newestHistoryPoint(sql: Sql, schema: string): Promise<Date | null> {
+async function newestInPartitions(sql: Sql, schema: string, table: string, column: string): Promise<Date | null> {
   const parts = await sql<{ name: string }[]>`
     select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-    where i.inhparent = (quote_ident(${schema}) || '.asset_history')::regclass
+    where i.inhparent = (quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass
     order by c.relname desc`
   for (const { name } of parts) {
-    const [row] = await sql<{ at: Date | null }[]>`select max(ts) as at from ${sql(`${schema}.${name}`)}`
+    const [row] = await sql<{ at: Date | null }[]>`select max(${sql(column)}) as at from ${sql(`${schema}.${name}`)}`
     if (row?.at) return row.at
   }
   return null
 }
 
+/**
+ * The newest time of a dataset's table, null when it has no rows: snapshot tables have an index on
+ * `observed_at`; history's points are found partition by partition.
+ */
+function newestOfDataset(sql: Sql, schema: string, dataset: Dataset): Promise<Date | null> {
+  const { kind, table, timeColumn } = CATALOGUE[dataset]
+  return kind === 'snapshot' ? newestObservedAt(sql, table) : newestInPartitions(sql, schema, table, timeColumn)
+}
+
 /** The newest `observed_at` (history: `ts`) of every dataset, null when it has no rows. */
-export async function newestPerDataset(sql: Sql, schema: string): Promise<Record<DatasetName, Date | null>> {
-  const [assets, exchanges, markets, rates, history] = await Promise.all([
-    newestObservedAt(sql, 'asset_snapshots'),
-    newestObservedAt(sql, 'exchange_snapshots'),
-    newestObservedAt(sql, 'market_snapshots'),
-    newestObservedAt(sql, 'rate_snapshots'),
-    newestHistoryPoint(sql, schema),
-  ])
-  return { assets, exchanges, markets, rates, history }
+export async function newestPerDataset(sql: Sql, schema: string): Promise<Record<Dataset, Date | null>> {
+  const newest = await Promise.all(DATASETS.map((d) => newestOfDataset(sql, schema, d)))
+  return Object.fromEntries(DATASETS.map((d, i) => [d, newest[i] ?? null])) as Record<Dataset, Date | null>
 }
 
 /** Tables whose rows are counted exactly; larger ones report the planner's estimate. */

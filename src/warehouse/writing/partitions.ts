@@ -1,14 +1,14 @@
+import { CATALOGUE, DATASETS, type DatasetTable } from '../../catalogue/index.js'
 import type { Db } from '../connection/connect.js'
 
-/** Tables partitioned by time: snapshots by UTC day, history by UTC month. */
-export const PARTITIONED_TABLES = [
-  'asset_snapshots',
-  'exchange_snapshots',
-  'market_snapshots',
-  'rate_snapshots',
-  'asset_history',
-] as const
-export type PartitionedTable = (typeof PARTITIONED_TABLES)[number]
+/** Tables partitioned by time: those of the datasets (by UTC day or month, as the catalogue says). */
+export const PARTITIONED_TABLES: readonly DatasetTable[] = DATASETS.map((d) => CATALOGUE[d].table)
+export type PartitionedTable = DatasetTable
+
+const PARTITION_UNIT = Object.fromEntries(DATASETS.map((d) => [CATALOGUE[d].table, CATALOGUE[d].partition])) as Record<
+  PartitionedTable,
+  'day' | 'month'
+>
 
 /**
  * Partitions one statement may create at most: each is a table with its indexes and locks held until the
@@ -16,9 +16,9 @@ export type PartitionedTable = (typeof PARTITIONED_TABLES)[number]
  */
 export const MAX_PARTITIONS_PER_STATEMENT = 31
 
-/** The start of the UTC month (`asset_history`) or day (snapshots) after the one holding `time`. */
+/** The start of the UTC month or day (the table's partition unit) after the one holding `time`. */
 function nextBucket(table: PartitionedTable, time: Date): Date {
-  if (table === 'asset_history') return new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth() + 1))
+  if (PARTITION_UNIT[table] === 'month') return new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth() + 1))
   return new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth(), time.getUTCDate() + 1))
 }
 

@@ -2,6 +2,7 @@
  * From validated CoinCap records to warehouse rows: pure functions, no SQL. Decimals stay the API's
  * strings; times become ISO strings (exact to the millisecond) for Postgres to read as timestamptz.
  */
+import { CATALOGUE } from '../../catalogue/index.js'
 import type { Asset, Exchange, HistoryPoint, Market, Rate } from '../../coincap/index.js'
 
 type Cell = string | number | boolean | null
@@ -40,27 +41,13 @@ function columns(table: string, spec: readonly (readonly [string, string])[], ro
   return { table, names: spec.map(([n]) => n), types: spec.map(([, t]) => t), values: rows }
 }
 
-const ASSET_SNAPSHOT = [
-  ['asset_id', 'text'],
-  ['observed_at', 'timestamptz'],
-  ['rank', 'int'],
-  ['supply', 'numeric'],
-  ['max_supply', 'numeric'],
-  ['market_cap_usd', 'numeric'],
-  ['volume_usd_24h', 'numeric'],
-  ['price_usd', 'numeric'],
-  ['change_percent_24h', 'numeric'],
-  ['vwap_24h', 'numeric'],
-  ['run_id', 'bigint'],
-] as const
-
 /** `asset_snapshots` rows of one `/assets` answer. */
 export function assetSnapshotRows(records: Asset[], observedMs: number, runId: number | null): Columns {
   const at = iso(observedMs)
   return withTimes(
     columns(
-      'asset_snapshots',
-      ASSET_SNAPSHOT,
+      CATALOGUE.assets.table,
+      CATALOGUE.assets.columns,
       records.map((a) => [
         a.id,
         at,
@@ -80,25 +67,13 @@ export function assetSnapshotRows(records: Asset[], observedMs: number, runId: n
   )
 }
 
-const EXCHANGE_SNAPSHOT = [
-  ['exchange_id', 'text'],
-  ['observed_at', 'timestamptz'],
-  ['rank', 'int'],
-  ['percent_total_volume', 'numeric'],
-  ['volume_usd', 'numeric'],
-  ['trading_pairs', 'int'],
-  ['socket', 'boolean'],
-  ['updated_at', 'timestamptz'],
-  ['run_id', 'bigint'],
-] as const
-
 /** `exchange_snapshots` rows of one `/exchanges` answer. */
 export function exchangeSnapshotRows(records: Exchange[], observedMs: number, runId: number | null): Columns {
   const at = iso(observedMs)
   return withTimes(
     columns(
-      'exchange_snapshots',
-      EXCHANGE_SNAPSHOT,
+      CATALOGUE.exchanges.table,
+      CATALOGUE.exchanges.columns,
       records.map((e) => [
         e.exchangeId,
         at,
@@ -116,30 +91,13 @@ export function exchangeSnapshotRows(records: Exchange[], observedMs: number, ru
   )
 }
 
-const MARKET_SNAPSHOT = [
-  ['exchange_id', 'text'],
-  ['base_id', 'text'],
-  ['quote_id', 'text'],
-  ['observed_at', 'timestamptz'],
-  ['rank', 'int'],
-  ['base_symbol', 'text'],
-  ['quote_symbol', 'text'],
-  ['price_quote', 'numeric'],
-  ['price_usd', 'numeric'],
-  ['volume_usd_24h', 'numeric'],
-  ['percent_exchange_volume', 'numeric'],
-  ['trades_count_24h', 'bigint'],
-  ['updated_at', 'timestamptz'],
-  ['run_id', 'bigint'],
-] as const
-
 /** `market_snapshots` rows of one `/markets` answer. */
 export function marketSnapshotRows(records: Market[], observedMs: number, runId: number | null): Columns {
   const at = iso(observedMs)
   return withTimes(
     columns(
-      'market_snapshots',
-      MARKET_SNAPSHOT,
+      CATALOGUE.markets.table,
+      CATALOGUE.markets.columns,
       records.map((m) => [
         m.exchangeId,
         m.baseId,
@@ -162,23 +120,13 @@ export function marketSnapshotRows(records: Market[], observedMs: number, runId:
   )
 }
 
-const RATE_SNAPSHOT = [
-  ['rate_id', 'text'],
-  ['observed_at', 'timestamptz'],
-  ['symbol', 'text'],
-  ['currency_symbol', 'text'],
-  ['type', 'text'],
-  ['rate_usd', 'numeric'],
-  ['run_id', 'bigint'],
-] as const
-
 /** `rate_snapshots` rows of one `/rates` answer. */
 export function rateSnapshotRows(records: Rate[], observedMs: number, runId: number | null): Columns {
   const at = iso(observedMs)
   return withTimes(
     columns(
-      'rate_snapshots',
-      RATE_SNAPSHOT,
+      CATALOGUE.rates.table,
+      CATALOGUE.rates.columns,
       records.map((r) => [r.id, at, r.symbol, r.currencySymbol, r.type, r.rateUsd, runId]),
     ),
     observedMs,
@@ -186,14 +134,7 @@ export function rateSnapshotRows(records: Rate[], observedMs: number, runId: num
   )
 }
 
-export const HISTORY_COLUMNS = [
-  ['asset_id', 'text'],
-  ['interval', 'text'],
-  ['ts', 'timestamptz'],
-  ['price_usd', 'numeric'],
-  ['circulating_supply', 'numeric'],
-  ['run_id', 'bigint'],
-] as const
+export const HISTORY_COLUMNS = CATALOGUE.history.columns
 
 /** `asset_history` rows of one `/assets/{id}/history` answer. */
 export function historyRows(assetId: string, interval: string, points: HistoryPoint[], runId: number | null): Columns {
@@ -204,7 +145,7 @@ export function historyRows(assetId: string, interval: string, points: HistoryPo
     if (p.time > max) max = p.time
     return [assetId, interval, iso(p.time), p.priceUsd, p.circulatingSupply ?? null, runId]
   })
-  const out = columns('asset_history', HISTORY_COLUMNS, rows)
+  const out = columns(CATALOGUE.history.table, HISTORY_COLUMNS, rows)
   return points.length ? withTimes(out, min, max) : out
 }
 

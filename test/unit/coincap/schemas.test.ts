@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { type Dataset, historyPointSchema, validateRecords } from '../../../src/coincap/index.js'
+import type { Dataset } from '../../../src/catalogue/index.js'
+import { historyPointSchema, validateRecords } from '../../../src/coincap/index.js'
 import { fixtureJson, makeAssets } from '../../helpers/coincap-fixtures.js'
 
 const records = (name: string) => fixtureJson<{ data: unknown[] }>(name).data

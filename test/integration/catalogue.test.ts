@@ -1,0 +1,65 @@
+/** The catalogue against the migrated warehouse: every table, column, type and key it names exists as it says. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CATALOGUE, DATASETS, INTERVALS } from '../../src/catalogue/index.js'
+import { migrate } from '../../src/warehouse/migrate.js'
+import { openTestWarehouse, type TestWarehouse } from '../helpers/warehouse.js'
+
+/** `format_type` spellings of the catalogue's types. */
+const POSTGRES_TYPE: Record<string, string> = {
+  text: 'text',
+  int: 'integer',
+  bigint: 'bigint',
+  numeric: 'numeric',
+  boolean: 'boolean',
+  timestamptz: 'timestamp with time zone',
+}
+
+describe('the catalogue matches the migrated warehouse', () => {
+  let t: TestWarehouse
+  beforeAll(async () => {
+    t = await openTestWarehouse('server', 'catalogue')
+    await migrate(t.warehouse)
+  })
+  afterAll(async () => {
+    await t?.cleanup()
+  })
+
+  it.each(DATASETS)('%s: its columns, their types and its primary key', async (dataset) => {
+    const { sql, schema } = t.warehouse
+    const { table, columns, key, timeColumn } = CATALOGUE[dataset]
+    const stored = await sql<{ name: string; type: string }[]>`
+      select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
+      where a.attrelid = (quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass
+        and a.attnum > 0 and not a.attisdropped order by a.attnum`
+    expect(stored).toEqual(columns.map(([name, type]) => ({ name, type: POSTGRES_TYPE[type] })))
+    const [pk] = await sql<{ columns: string[] }[]>`
+      select array_agg(a.attname order by k.n)::text[] as columns
+      from pg_index i cross join unnest(i.indkey) with ordinality as k(attnum, n)
+      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+      where i.indrelid = (quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass and i.indisprimary`
+    expect(pk?.columns).toEqual(key)
+    const [partitioned] = await sql<{ key: string }[]>`
+      select pg_get_partkeydef((quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass) as key`
+    expect(partitioned?.key).toBe(`RANGE (${timeColumn})`)
+  })
+
+  it("asset_history accepts exactly the catalogue's intervals", async () => {
+    const { sql, schema } = t.warehouse
+    const [check] = await sql<{ definition: string }[]>`
+      select pg_get_constraintdef(c.oid) as definition from pg_constraint c
+      where c.conrelid = (quote_ident(${schema}) || '.asset_history')::regclass and c.contype = 'c'`
+    const allowed = [...(check?.definition ?? '').matchAll(/'(\w+)'::text/g)].map((m) => m[1])
+    expect(allowed).toEqual(INTERVALS)
+  })
+
+  it("makes partitions of every dataset's table and of no other", async () => {
+    const { sql, schema } = t.warehouse
+    const at = new Date('2024-03-05T12:00:00Z')
+    for (const dataset of DATASETS) {
+      const [row] = await sql<{ created: number }[]>`
+        select ${sql(schema)}.ensure_partitions(${schema}, ${CATALOGUE[dataset].table}, ${at}, ${at}) as created`
+      expect(row?.created).toBe(1)
+    }
+    await expect(sql`select ${sql(schema)}.ensure_partitions(${schema}, 'etl_runs', ${at}, ${at})`).rejects.toThrow()
+  })
+})
