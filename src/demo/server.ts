@@ -100,7 +100,7 @@ export async function startFixtureServer(options: FixtureServerOptions = {}): Pr
     send(res, 404, { error: 'Not found', timestamp })
   }
 
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     requests.push(`${url.pathname}${url.search}`)
     try {
@@ -109,6 +109,10 @@ export async function startFixtureServer(options: FixtureServerOptions = {}): Pr
     } catch (error) {
       send(res, 500, { error: (error as Error).message })
     }
+  }
+  // An answer that cannot be sent (an interceptor already wrote the headers) ends that one connection.
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo

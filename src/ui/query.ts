@@ -109,7 +109,8 @@ export function formatCell(value: unknown, column: ResultColumn, color = false):
       return value ? 'yes' : 'no'
     case 'list':
       return Array.isArray(value) ? value.join(',') : asText(value)
-    default: {
+    case 'text':
+    case 'json': {
       const s = asText(value).replace(/\s+/g, ' ')
       return s.length > 60 ? `${s.slice(0, 59)}…` : s
     }

@@ -217,7 +217,9 @@ export function pinSettings(sql: Sql, options: PinOptions): Sql {
     value.handler = Object.assign(
       (query: QueryInternals) => {
         const settle = { resolve: query.resolve, reject: query.reject }
-        const answered = new Promise((resolve, reject) => Object.assign(query, { resolve, reject }))
+        const answered = new Promise((resolve, reject) => {
+          Object.assign(query, { resolve, reject })
+        })
         pinnedBegin('', (tx) => {
           // The transaction's own sender (found on an unsent query of it) sends this query there.
           const carrier = tx.unsafe('') as unknown as QueryInternals
