@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { packageRoot } from '../warehouse/embedded/paths.js'
+import { packageRoot } from './paths.js'
 
 /** The package version, recorded with every run. */
 export const VERSION: string = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version

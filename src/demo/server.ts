@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { packageRoot } from '../warehouse/embedded/paths.js'
+import { packageRoot } from '../core/paths.js'
 
 type Json = { data: Record<string, unknown>[]; timestamp: number }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { ConfigError } from '../core/errors.js'
 import { type Access, assertPrivileges, assertWritable, ident, inspectAccess } from './connection/access.js'
 import type { Db, Sql, Warehouse } from './connection/connect.js'
-import { sqlDir } from './embedded/paths.js'
+import { sqlDir } from '../core/paths.js'
 
 export interface Migration {
   version: number

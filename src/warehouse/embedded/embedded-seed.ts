@@ -5,13 +5,13 @@
  * the PGlite version that made it, and used only by that version; without it, PGlite creates the database
  * itself, as in a checkout.
  *
- * `node dist/warehouse/embedded/embedded-seed.js` writes it (the `prepack` script does).
+ * `node scripts/write-seed.js` writes it after a build (the `prepack` script does).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { packageRoot } from './paths.js'
+import { packageRoot } from '../../core/paths.js'
 
 /** The version of the installed PGlite, read from its package.json (which its exports do not list). */
 function pgliteVersion(): string {
@@ -51,8 +51,4 @@ export async function writeSeed(path = seedPath()): Promise<string> {
     await db.close()
   }
   return path
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.stdout.write(`wrote ${await writeSeed()}\n`)
 }

@@ -1,9 +1,10 @@
+/** Where the package's own files are, in a checkout and in the installed package alike. */
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** The package root: three folders up from this file, in `src/warehouse/embedded` and in `dist/warehouse/embedded` alike. */
+/** The package root: two folders up from this file, in `src/core` and in `dist/core` alike. */
 export function packageRoot(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 }
 
 /** The folder of shipped SQL (`migrations/`, `queries/`). */
