@@ -6,7 +6,6 @@ import { CATALOGUE, DATASETS, type Dataset } from '../catalogue/index.js'
 import { formatDuration } from '../config/time.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
 import { recentRuns } from '../warehouse/reading/queries.js'
-import { SCHEDULED_FLAG } from '../schedule/run-args.js'
 import {
   creditsSince,
   type LoadingRun,
@@ -17,6 +16,8 @@ import {
   tableStats,
 } from '../warehouse/reading/status.js'
 
+/** The flag of `run` that marks the runs of the schedule (`schedule` writes it, `etl_runs.args` records it). */
+export const SCHEDULED_FLAG = '--scheduled'
 /** Scheduled runs (`run --scheduled`, as `schedule` writes them) of this long before now are judged. */
 export const SCHEDULED_RUNS_WINDOW_MS = 7 * 86_400_000
 /** Without scheduled runs: commands whose runs load snapshots, and how far back from the newest one they count. */

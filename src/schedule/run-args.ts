@@ -2,12 +2,10 @@
 import { UsageError } from '../core/errors.js'
 import type { SnapshotDataset } from '../catalogue/index.js'
 import type { ScheduleRequest } from './types.js'
+import { SCHEDULED_FLAG } from '../pipeline/status.js'
 import { SUGGESTED_RETENTION_DAYS } from '../pipeline/storage.js'
 
 const SECRET_FLAGS = ['--api-key', '--database-url', '--env-file']
-
-/** The flag of `run` that marks the runs of the schedule (recorded in `etl_runs.args`). */
-export const SCHEDULED_FLAG = '--scheduled'
 
 /**
  * Checks the flags given after `--` for `run` and takes `--datasets` out of them (each cadence group gets
