@@ -1,5 +1,5 @@
 /** The cost comments a crontab block and a timer file carry. */
-import { formatBytes } from '../ui/format.js'
+import { formatBytes } from '../core/bytes.js'
 import type { Schedule, ScheduledGroup } from './types.js'
 
 /** Text for comments: `241,200`. */

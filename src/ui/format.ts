@@ -138,19 +138,6 @@ export function formatAge(ms: number | null | undefined): string {
   return formatDuration(Math.max(0, ms))
 }
 
-/** A byte count: `512 B`, `1.5 MiB`, `2.3 GiB`. */
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return ''
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
-}
-
 /** Colour only for a terminal, and never when NO_COLOR is set to anything (https://no-color.org). */
 export function colorEnabled(
   stream: { isTTY?: boolean } = process.stdout,

@@ -1,22 +1,11 @@
 /** How `prune` shows its result: one row per table, then one line saying what happened. */
+import { formatBytes } from '../core/bytes.js'
 import { formatDuration } from '../config/time.js'
 import type { PruneResult, PruneTableResult } from '../pipeline/prune.js'
 import { plural } from './format.js'
 import { renderTable } from './table.js'
 
 const count = (n: number) => n.toLocaleString('en-US')
-
-/** `1536` → `1.5 KiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
-}
 
 function criteria(result: PruneResult): string {
   const parts: string[] = []

@@ -1,6 +1,6 @@
 /** How `schedule` shows itself: the crontab block or unit files on stdout, costs and advice as lines for stderr. */
 import { join } from 'node:path'
-import { formatBytes } from './format.js'
+import { formatBytes } from '../core/bytes.js'
 import { count, type Schedule, type ScheduleChecks, systemctlCommands } from '../schedule/schedule.js'
 
 /** The schedule as the user would paste it: the crontab block, or each unit file under a `# <path>` line. */

@@ -1,7 +1,8 @@
 /** Renders `status` for people: datasets and their age, the last runs, tables, credits and the verdict. */
 import type { DatasetStatus, RunRow, StatusResult } from '../pipeline/status.js'
 import type { TableStats } from '../warehouse/reading/status.js'
-import { formatAge, formatBytes, formatInteger, formatTime, paintChange, plural } from './format.js'
+import { formatBytes } from '../core/bytes.js'
+import { formatAge, formatInteger, formatTime, paintChange, plural } from './format.js'
 import { renderTable } from './table.js'
 
 function runStatus(status: string, color: boolean): string {

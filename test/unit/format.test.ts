@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { formatBytes } from '../../src/core/bytes.js'
 import type { QueryResult } from '../../src/pipeline/query.js'
 import { renderChart } from '../../src/ui/chart.js'
 import {
@@ -6,7 +7,6 @@ import {
   decimalSign,
   formatAge,
   formatAmount,
-  formatBytes,
   formatDecimal,
   formatInteger,
   formatPercent,
