@@ -13,7 +13,7 @@ import { pinSettings } from './pinned.js'
 import { PINNED_SESSION_SETTINGS, PINNED_STARTUP_PARAMETERS } from './session-settings.js'
 import { describeServerTarget, serverTarget, targetOptions } from './server-target.js'
 import { mergeTlsParams, requiresTls, splitLibpqParams, sslOption } from './tls.js'
-import { parsePostgresUrl, PostgresUrlError } from './url.js'
+import { parsePostgresUrl, PostgresUrlError } from '../../config/postgres-url.js'
 import { guardTransactions } from '../writing/transactions.js'
 
 export type Sql = postgres.Sql

@@ -5,7 +5,7 @@
  */
 import type postgres from 'postgres'
 import { defaultSocketDir, type Settings } from '../../config/settings.js'
-import { formatHost, parsePostgresUrl, type PostgresUrl } from './url.js'
+import { formatHost, parsePostgresUrl, type PostgresUrl } from '../../config/postgres-url.js'
 
 /** The server named by the settings (hosts, ports, user, password, database, other URL parameters). */
 export function serverTarget(database: Exclude<Settings['database'], { kind: 'embedded' }>): PostgresUrl {

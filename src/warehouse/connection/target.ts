@@ -5,7 +5,7 @@
  */
 import type { Settings } from '../../config/settings.js'
 import { serverTarget } from './server-target.js'
-import { formatHost } from './url.js'
+import { formatHost } from '../../config/postgres-url.js'
 
 /** Options of {@link describeTarget}. */
 export interface TargetOptions {

@@ -8,23 +8,7 @@ import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import tls from 'node:tls'
 import { ConfigError } from '../../core/errors.js'
-
-export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const
-export type SslMode = (typeof SSL_MODES)[number]
-
-/** libpq's default: try TLS without verifying the server, fall back to plaintext when it declines. */
-export const DEFAULT_SSL_MODE: SslMode = 'prefer'
-
-/** The TLS parameters of a connection; unset ones fall back to the environment, then to libpq's defaults. */
-export interface TlsParams {
-  sslmode?: SslMode
-  /** A file of CA certificates, or `system` for the CAs Node trusts. */
-  sslrootcert?: string
-  sslcert?: string
-  sslkey?: string
-  /** The passphrase of `sslkey`. */
-  sslpassword?: string
-}
+import { DEFAULT_SSL_MODE, SSL_MODES, type SslMode, type TlsParams } from '../../config/tls-params.js'
 
 /**
  * libpq's connection parameters that configure the client, not the server. postgres.js reads

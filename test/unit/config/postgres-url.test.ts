@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parsePostgresUrl, PostgresUrlError } from '../../../src/warehouse/connection/url.js'
+import { parsePostgresUrl, PostgresUrlError } from '../../../src/config/postgres-url.js'
 
 describe('parsePostgresUrl', () => {
   it('reads hosts as libpq does: IPv6 in brackets, lists, sockets, and the host and port parameters', () => {
