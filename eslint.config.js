@@ -1,7 +1,48 @@
-// One linter for the project: ESLint with typescript-eslint's recommended rules, type-aware where it counts.
-// Formatting is Prettier's.
+// One linter for the project: ESLint with typescript-eslint's recommended rules, type-aware where it counts,
+// and what each folder of src/ may call. `npm run lint` also runs Prettier (formatting), dependency-cruiser
+// (the layers and import cycles, .dependency-cruiser.js) and knip (unused files and exports, knip.json).
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+
+/** Libraries that draw on a terminal: only `src/ui/` imports them. */
+const DRAWING = [
+  'ora',
+  'cli-table3',
+  'chalk',
+  'picocolors',
+  'kleur',
+  'colorette',
+  'ansi-colors',
+  'cli-progress',
+  'log-update',
+]
+/** HTTP clients: only `src/coincap/` speaks HTTP. */
+const HTTP_CLIENTS = ['got', 'undici', 'axios', 'node-fetch', 'ky', 'node:https', 'https', 'node:http2', 'http2']
+/** What a local HTTP server (the demo source, the dashboard) takes from `node:http`; its client half is coincap's. */
+const HTTP_SERVER_NAMES = ['createServer', 'Server', 'IncomingMessage', 'ServerResponse', 'STATUS_CODES']
+
+const noDrawing = DRAWING.map((name) => ({ name, message: 'Only src/ui/ draws: return data and let ui render it.' }))
+const noHttp = HTTP_CLIENTS.map((name) => ({ name, message: 'Only src/coincap/ speaks HTTP.' }))
+const nodeHttp = (allowImportNames) =>
+  ['node:http', 'http'].map((name) => ({
+    name,
+    ...(allowImportNames ? { allowImportNames } : {}),
+    message: allowImportNames
+      ? 'A local HTTP server takes only the server half of node:http; only src/coincap/ speaks HTTP as a client.'
+      : 'Only src/coincap/ speaks HTTP (src/demo/ and src/dashboard/ may serve it).',
+  }))
+const restrictedImports = (paths) => ['error', { paths, patterns: [] }]
+
+/** The terminal: only the outer layers write to it; the rest returns data or logs through core/log.ts. */
+const noTerminal = [
+  { object: 'process', property: 'stdout', message: 'Only src/commands/, src/cli/ and src/ui/ write to the terminal.' },
+  { object: 'process', property: 'stderr', message: 'Only src/commands/, src/cli/ and src/ui/ write to the terminal.' },
+  {
+    object: 'console',
+    message: 'Only src/commands/, src/cli/ and src/ui/ write to the terminal (log through core/log.ts).',
+  },
+]
+const WRITERS = ['src/commands/**', 'src/cli/**', 'src/ui/**', 'src/core/log.ts']
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'fixtures/', 'coverage/', 'scratch/', 'oclif.manifest.json'] },
@@ -13,7 +54,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  // Type-aware rules for the TypeScript files (all in tsconfig.json): a promise is awaited, returned or
+  // Type-aware rules for the TypeScript files (each in a tsconfig.json): a promise is awaited, returned or
   // explicitly voided, never passed where a callback's result is ignored, and a switch names every case.
   {
     files: ['**/*.ts'],
@@ -25,4 +66,30 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
     },
   },
+  // What src/ may call: only ui/ draws, only coincap/ speaks HTTP, only the outer layers write to the terminal.
+  // (Which folder may import which is the layer table of .dependency-cruiser.js.)
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrictedImports([...noDrawing, ...noHttp, ...nodeHttp()]),
+      'no-restricted-globals': [
+        'error',
+        ...['fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource'].map((name) => ({
+          name,
+          message: 'Only src/coincap/ speaks HTTP.',
+        })),
+      ],
+      'no-restricted-properties': ['error', ...noTerminal],
+    },
+  },
+  { files: ['src/ui/**/*.ts'], rules: { 'no-restricted-imports': restrictedImports([...noHttp, ...nodeHttp()]) } },
+  {
+    files: ['src/coincap/**/*.ts'],
+    rules: { 'no-restricted-imports': restrictedImports(noDrawing), 'no-restricted-globals': 'off' },
+  },
+  {
+    files: ['src/demo/**/*.ts', 'src/dashboard/**/*.ts'],
+    rules: { 'no-restricted-imports': restrictedImports([...noDrawing, ...noHttp, ...nodeHttp(HTTP_SERVER_NAMES)]) },
+  },
+  { files: WRITERS, rules: { 'no-restricted-properties': 'off' } },
 )
