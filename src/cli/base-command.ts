@@ -269,11 +269,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.cleanups.push(fn)
   }
 
-  /** Throws the command's InterruptedError if a signal arrived: call between units of work. */
-  protected throwIfInterrupted(): void {
-    if (this.abortController.signal.aborted) throw this.abortController.signal.reason
-  }
-
   private handleSignal(signal: StopSignal): void {
     const error = new InterruptedError(signal)
     if (!this.abortController.signal.aborted) this.abortController.abort(error)
