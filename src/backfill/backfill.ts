@@ -16,17 +16,7 @@ import { type AssetWork, makePlan, planAsset, resolveContext } from './plan.js'
 import type { AssetOutcome, BackfillAssets, BackfillOptions, BackfillResult } from './types.js'
 
 export { checkBackfillOptions, planBackfill } from './plan.js'
-export type {
-  AssetOutcome,
-  AssetPlan,
-  BackfillAssets,
-  BackfillEvents,
-  BackfillOptions,
-  BackfillPlan,
-  BackfillResult,
-  PlannedWindow,
-  WindowProgress,
-} from './types.js'
+export type { AssetOutcome, AssetPlan, BackfillEvents, BackfillOptions, BackfillPlan, BackfillResult } from './types.js'
 
 async function resolveAssetIds(client: CoincapClient, assets: BackfillAssets): Promise<string[]> {
   if ('ids' in assets) return [...assets.ids]

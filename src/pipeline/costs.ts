@@ -25,7 +25,7 @@ export type Plan = (typeof PLANS)[number]
 export const FREE_TIER_CREDITS = PLANS[0].credits
 
 /** Records per request of a paged list (`limit=2000`, CoinCap's maximum). */
-export const RECORDS_PER_REQUEST = 2000
+const RECORDS_PER_REQUEST = 2000
 
 /** What narrows a run: `--limit` (top N assets) or `--assets` (these ids), and `--markets-limit`. */
 export interface RunSelection {
@@ -100,7 +100,7 @@ export function datasetsKey(datasets: readonly string[]): string {
  * Average `api_credits` of the `ok` runs started since `since`, per set of datasets (keyed by
  * {@link datasetsKey}). Runs that counted no credits are left out.
  */
-export async function recentRunCredits(sql: Sql, since: Date): Promise<Map<string, MeasuredCredits>> {
+async function recentRunCredits(sql: Sql, since: Date): Promise<Map<string, MeasuredCredits>> {
   const out = new Map<string, MeasuredCredits>()
   for (const row of await creditsOfRecentRuns(sql, since)) {
     const key = datasetsKey(row.datasets)

@@ -19,10 +19,10 @@ import {
 /** The flag of `run` that marks the runs of the schedule (`schedule` writes it, `etl_runs.args` records it). */
 export const SCHEDULED_FLAG = '--scheduled'
 /** Scheduled runs (`run --scheduled`, as `schedule` writes them) of this long before now are judged. */
-export const SCHEDULED_RUNS_WINDOW_MS = 7 * 86_400_000
+const SCHEDULED_RUNS_WINDOW_MS = 7 * 86_400_000
 /** Without scheduled runs: commands whose runs load snapshots, and how far back from the newest one they count. */
-export const LOADING_COMMANDS = ['run', 'load'] as const
-export const SCHEDULE_WINDOW_MS = 86_400_000
+const LOADING_COMMANDS = ['run', 'load'] as const
+const SCHEDULE_WINDOW_MS = 86_400_000
 
 /**
  * Which runs the health check judges: those of the schedule; or, with none in the last 7 days, every

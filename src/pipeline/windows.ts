@@ -17,14 +17,14 @@ export interface TimeRange {
  * Minified JSON bytes of one history point, measured on `fixtures/coincap/history-bitcoin-h1.json`
  * (168 points in 15,625 bytes); the envelope adds about 40.
  */
-export const BYTES_PER_POINT = 93
+const BYTES_PER_POINT = 93
 const ENVELOPE_BYTES = 40
 
 /** A missing edge this many buckets long (or 5% of the window, if more) makes a short answer suspicious. */
 const SUSPICIOUS_EDGE_MIN = 3
 const SUSPICIOUS_EDGE_SHARE = 0.05
 
-export const floorTo = (ms: number, step: number): number => Math.floor(ms / step) * step
+const floorTo = (ms: number, step: number): number => Math.floor(ms / step) * step
 
 /** ISO text of a time in ms, for messages. */
 export const isoOf = (ms: number): string => new Date(ms).toISOString()
@@ -62,7 +62,7 @@ export function windowSize(interval: Interval, defaultMs: number, requested?: nu
 }
 
 /** The most windows one asset's range may be cut into (30 days of m1 in 1-minute windows is 43,200). */
-export const MAX_WINDOWS_PER_ASSET = 50_000
+const MAX_WINDOWS_PER_ASSET = 50_000
 
 /**
  * Cuts `range` into windows of `windowMs` on a grid anchored at the Unix epoch, so the same range asked for
@@ -170,7 +170,7 @@ export function suspiciousEdges(
 }
 
 /** Assumed time of one history request (CoinCap's latency is unknown to the plan): used for the duration estimate. */
-export const ASSUMED_REQUEST_MS = 500
+const ASSUMED_REQUEST_MS = 500
 
 /**
  * How long `requests` take at `requestsPerMinute` with `concurrency` in flight: the slower of the rate limit

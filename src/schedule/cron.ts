@@ -19,7 +19,7 @@ export function cronField(values: readonly number[], max: number): string {
 const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/
 
 /** Quotes one word for /bin/sh: as it is when safe, else in single quotes. */
-export function shellQuote(word: string): string {
+function shellQuote(word: string): string {
   return word !== '' && SHELL_SAFE.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }
 
@@ -28,7 +28,7 @@ const PRUNE_TIME = '17 3 * * *'
 
 /** The markers of the block `--install` owns in a crontab. */
 export const CRON_BEGIN = '# BEGIN crypto-etl'
-export const CRON_END = '# END crypto-etl'
+const CRON_END = '# END crypto-etl'
 
 function cronCommand(argv: readonly string[], request: ScheduleRequest): string {
   argv = [...argv]

@@ -168,7 +168,7 @@ function runCrontab(args: string[], input?: string): Promise<{ code: number; std
 }
 
 /** The user's crontab through the `crontab` program on PATH. */
-export const userCrontab: CrontabIo = {
+const userCrontab: CrontabIo = {
   async read() {
     const result = await runCrontab(['-l']).catch(crontabMissing)
     if (result.code === 0) return result.stdout

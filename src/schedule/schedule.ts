@@ -20,11 +20,10 @@ import type { Schedule, ScheduledGroup, ScheduleRequest } from './types.js'
 import { bytesPerDay, bytesPerRun, SUGGESTED_RETENTION_DAYS } from '../pipeline/storage.js'
 import { calendarField, systemdUnits } from './systemd.js'
 
-export { CRON_BEGIN, CRON_END, mergeCrontab, shellQuote } from './cron.js'
+export { mergeCrontab } from './cron.js'
 export { checkCadence, parseDatasetEvery } from './cadence.js'
 export { count } from './comments.js'
 export {
-  type CrontabIo,
   checkScheduleEnvironment,
   chooseLog,
   forwardedSettings,
@@ -35,7 +34,6 @@ export {
   otherScheduleInstalled,
   type ScheduleChecks,
   schedulePaths,
-  userCrontab,
   writeSettingsTemplate,
 } from './install.js'
 export { hasFlag, splitRunArgs } from './run-args.js'
@@ -43,12 +41,10 @@ export {
   type RunFlagValues,
   SCHEDULE_FORMATS,
   type Schedule,
-  type ScheduledGroup,
   type ScheduleFormat,
   type ScheduleRequest,
-  type UnitFile,
 } from './types.js'
-export { systemctlCommands, systemdQuote, UNIT_MARKER } from './systemd.js'
+export { systemctlCommands } from './systemd.js'
 
 /** Builds the schedule: groups, their cost, and the crontab block or the unit files. */
 export function buildSchedule(request: ScheduleRequest): Schedule {

@@ -19,7 +19,7 @@ export function calendarField(values: readonly number[], max: number): string {
 const SYSTEMD_SAFE = /^[A-Za-z0-9_@+=:,./-]+$/
 
 /** Quotes one word of ExecStart: double quotes, C escapes, `%%` for specifiers and `$$` for variables. */
-export function systemdQuote(word: string): string {
+function systemdQuote(word: string): string {
   if (word !== '' && SYSTEMD_SAFE.test(word)) return word
   const escaped = word.replace(/[\\"]/g, '\\$&').replaceAll('%', '%%').replaceAll('$', '$$$$')
   return `"${escaped}"`

@@ -16,7 +16,7 @@ const n = (value: number) => value.toLocaleString('en-US')
 const day = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/:00\.000Z$/, 'Z') : '-')
 
 /** One line: what the plan costs and takes. */
-export function planTotals(plan: BackfillPlan): string {
+function planTotals(plan: BackfillPlan): string {
   const { totals, rate, assetRequests } = plan
   if (totals.requests === 0) return plan.fillGaps ? 'nothing to fetch: no hole left to ask for' : 'nothing to fetch'
   const top = assetRequests.requests ? ` (${assetRequests.requests} of them for the asset list)` : ''

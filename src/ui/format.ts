@@ -26,7 +26,7 @@ export function decimalSign(value: string): -1 | 0 | 1 {
 }
 
 /** Groups an unsigned digit string by thousands: `1234567` → `1,234,567`. */
-export function groupThousands(digits: string): string {
+function groupThousands(digits: string): string {
   return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 }
 

@@ -70,7 +70,7 @@ export function ident(name: string): string {
 }
 
 /** The statements that give `role` what a command needs in `schema`, as docs/privileges.md lists them. */
-export function grantStatements(kind: 'read' | 'write', schema: string, role: string): string[] {
+function grantStatements(kind: 'read' | 'write', schema: string, role: string): string[] {
   const s = ident(schema)
   const r = ident(role)
   if (kind === 'read')

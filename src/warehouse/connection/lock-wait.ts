@@ -7,10 +7,10 @@
 import { DatabaseError } from '../../core/errors.js'
 
 /** SQLSTATE lock_not_available: `lock_timeout` ran out (or NOWAIT found the lock taken). */
-export const LOCK_NOT_AVAILABLE = '55P03'
+const LOCK_NOT_AVAILABLE = '55P03'
 
 /** Tries of a unit of work that can be redone (a dataset of `run`) while it meets a lock timeout. */
-export const LOCK_ATTEMPTS = 3
+const LOCK_ATTEMPTS = 3
 
 export function isLockTimeout(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE
@@ -20,7 +20,7 @@ export function isLockTimeout(error: unknown): boolean {
  * The table a lock timeout waited for: from the error's context ("while updating tuple (0,1) in relation
  * "assets""), else the first table its statement names.
  */
-export function lockedTable(error: unknown): string | undefined {
+function lockedTable(error: unknown): string | undefined {
   const err = error as { where?: unknown; query?: unknown }
   const where = typeof err.where === 'string' ? /relation "([^"]+)"/.exec(err.where)?.[1] : undefined
   if (where) return where

@@ -104,7 +104,7 @@ function readPem(path: string, parameter: string): Buffer {
 }
 
 /** The mode in effect: the one given, else verify-full with `sslrootcert=system` (as libpq 16), else prefer. */
-export function effectiveSslMode(params: TlsParams): SslMode {
+function effectiveSslMode(params: TlsParams): SslMode {
   return params.sslmode ?? (params.sslrootcert === 'system' ? 'verify-full' : DEFAULT_SSL_MODE)
 }
 

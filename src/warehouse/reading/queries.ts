@@ -15,7 +15,7 @@ import { pinSettingsSql } from '../connection/session-settings.js'
  * minutes apart, so this is the last run's answer without scanning older partitions. Assets differ: see
  * {@link latestAssets}.
  */
-export const LATEST_WINDOW_MS = 120_000
+const LATEST_WINDOW_MS = 120_000
 
 /** Divides a USD column by the chosen currency's `rate_usd`, or leaves it as stored when there is none. */
 function money(sql: Sql, column: string, rateUsd: string | undefined): Fragment {
@@ -61,7 +61,7 @@ function latestAssetColumns(sql: Sql, rateUsd: string | undefined): Fragment {
 }
 
 /** `query latest` lists the assets observed within this time before the newest asset snapshot. */
-export const LATEST_ASSETS_HORIZON_MS = 86_400_000
+const LATEST_ASSETS_HORIZON_MS = 86_400_000
 
 /**
  * The newest snapshot of each asset observed in the day before the newest asset snapshot (see
@@ -131,7 +131,7 @@ export interface HistoryOptions {
 }
 
 /** The finest interval of `asset_history` with points for the asset in the range, if any. */
-export async function finestInterval(
+async function finestInterval(
   sql: Sql,
   assetId: string,
   since: Date,

@@ -6,7 +6,7 @@
  */
 
 /** Statements `--sql` accepts, by their first keyword. */
-export const READ_ONLY_KEYWORDS = ['select', 'with', 'values', 'table'] as const
+const READ_ONLY_KEYWORDS = ['select', 'with', 'values', 'table'] as const
 
 /** What the scan found in an accepted statement. */
 export interface ScannedSql {

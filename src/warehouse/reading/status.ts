@@ -37,7 +37,7 @@ export async function newestPerDataset(sql: Sql, schema: string): Promise<Record
 }
 
 /** Tables whose rows are counted exactly; larger ones report the planner's estimate. */
-export const EXACT_COUNT_MAX_BYTES = 64 * 2 ** 20
+const EXACT_COUNT_MAX_BYTES = 64 * 2 ** 20
 
 export interface TableStats {
   table: string
