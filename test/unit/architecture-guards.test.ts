@@ -115,7 +115,8 @@ describe('type-aware rules (eslint.config.js)', { timeout: 60_000 }, () => {
   })
 })
 
-describe('the layers and cycles of src/ (.dependency-cruiser.js)', () => {
+// dependency-cruiser runs as a process of its own: a second or two, more on a busy machine.
+describe('the layers and cycles of src/ (.dependency-cruiser.js)', { timeout: 60_000 }, () => {
   const tree = mkdtempSync(join(tmpdir(), 'crypto-etl-layers-'))
   afterAll(() => rmSync(tree, { recursive: true, force: true }))
 

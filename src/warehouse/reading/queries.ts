@@ -131,12 +131,7 @@ export interface HistoryOptions {
 }
 
 /** The finest interval of `asset_history` with points for the asset in the range, if any. */
-async function finestInterval(
-  sql: Sql,
-  assetId: string,
-  since: Date,
-  until: Date,
-): Promise<Interval | undefined> {
+async function finestInterval(sql: Sql, assetId: string, since: Date, until: Date): Promise<Interval | undefined> {
   const [row] = await sql<{ interval: Interval }[]>`
     select u.i as interval from unnest(${sql.array(INTERVALS)}::text[]) with ordinality as u(i, n)
     where exists (
