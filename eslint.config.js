@@ -42,7 +42,12 @@ const noTerminal = [
     message: 'Only src/commands/, src/cli/ and src/ui/ write to the terminal (log through core/log.ts).',
   },
 ]
-const WRITERS = ['src/commands/**', 'src/cli/**', 'src/ui/**', 'src/core/log.ts']
+/** Ending the process: only the base command and the hook do it, after mapping an error to its exit code. */
+const noExit = {
+  object: 'process',
+  property: 'exit',
+  message: 'Only src/cli/ ends the process: throw a typed error (core/errors.ts) and let it pick the exit code.',
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'fixtures/', 'coverage/', 'scratch/', 'oclif.manifest.json'] },
@@ -66,7 +71,8 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
     },
   },
-  // What src/ may call: only ui/ draws, only coincap/ speaks HTTP, only the outer layers write to the terminal.
+  // What src/ may call: only ui/ draws, only coincap/ speaks HTTP, only the outer layers write to the terminal,
+  // only cli/ ends the process.
   // (Which folder may import which is the layer table of .dependency-cruiser.js.)
   {
     files: ['src/**/*.ts'],
@@ -79,7 +85,7 @@ export default tseslint.config(
           message: 'Only src/coincap/ speaks HTTP.',
         })),
       ],
-      'no-restricted-properties': ['error', ...noTerminal],
+      'no-restricted-properties': ['error', ...noTerminal, noExit],
     },
   },
   { files: ['src/ui/**/*.ts'], rules: { 'no-restricted-imports': restrictedImports([...noHttp, ...nodeHttp()]) } },
@@ -91,5 +97,9 @@ export default tseslint.config(
     files: ['src/demo/**/*.ts', 'src/dashboard/**/*.ts'],
     rules: { 'no-restricted-imports': restrictedImports([...noDrawing, ...noHttp, ...nodeHttp(HTTP_SERVER_NAMES)]) },
   },
-  { files: WRITERS, rules: { 'no-restricted-properties': 'off' } },
+  {
+    files: ['src/commands/**/*.ts', 'src/ui/**/*.ts', 'src/core/log.ts'],
+    rules: { 'no-restricted-properties': ['error', noExit] },
+  },
+  { files: ['src/cli/**/*.ts'], rules: { 'no-restricted-properties': 'off' } },
 )

@@ -77,6 +77,16 @@ describe('what a folder of src/ may call (eslint.config.js)', () => {
     ])
     expect(await violations('src/commands/guard-fixture.ts', code)).toEqual([])
   })
+
+  it('lets only cli/ end the process', async () => {
+    const code = `process.exit(3)\n`
+    const refusal = [
+      "no-restricted-properties: 'process.exit' is restricted from being used. Only src/cli/ ends the process: throw a typed error (core/errors.ts) and let it pick the exit code.",
+    ]
+    expect(await violations('src/pipeline/guard-fixture.ts', code)).toEqual(refusal)
+    expect(await violations('src/commands/guard-fixture.ts', code)).toEqual(refusal)
+    expect(await violations('src/cli/guard-fixture.ts', code)).toEqual([])
+  })
 })
 
 // The first file linted with types loads the whole TypeScript project: seconds, more on a busy machine.
