@@ -4,7 +4,7 @@
  * exit codes and one-line messages.
  */
 import { homedir } from 'node:os'
-import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { Command, Errors, type Interfaces } from '@oclif/core'
 import type { CoincapClient } from '../coincap/index.js'
 import { resolveSettings, type Settings } from '../config/settings.js'
 import {
@@ -41,6 +41,7 @@ import {
 import { interruptUnfinishedRuns, setRunArgs } from '../warehouse/ledgers/runs.js'
 import { describeTarget } from '../warehouse/connection/target.js'
 import { unknownFlagMessage } from '../ui/did-you-mean.js'
+import { globalFlags } from './global-flags.js'
 
 /** SQLSTATEs of a missing table (42P01), column (42703) or function (42883). */
 const UNDEFINED_OBJECT_CODES = new Set(['42P01', '42703', '42883'])
@@ -65,37 +66,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   static databaseAnswerSeconds = DEFAULT_ANSWER_TIMEOUT_SECONDS
 
-  static override baseFlags = {
-    'database-url': Flags.string({
-      summary: 'Postgres URL, e.g. postgres://user:pass@host:5432/db?sslmode=require. Env: DATABASE_URL.',
-      helpGroup: 'GLOBAL',
-    }),
-    'data-dir': Flags.string({
-      summary: 'Folder of the embedded database, used when no URL or PGHOST is set. Env: CRYPTO_ETL_DATA_DIR.',
-      helpGroup: 'GLOBAL',
-    }),
-    schema: Flags.string({
-      summary: 'Postgres schema for all tables (default coincap). Env: CRYPTO_ETL_SCHEMA.',
-      helpGroup: 'GLOBAL',
-    }),
-    'api-key': Flags.string({ summary: 'CoinCap API key. Env: COINCAP_API_KEY.', helpGroup: 'GLOBAL' }),
-    'api-url': Flags.string({
-      summary: 'CoinCap base URL (default https://rest.coincap.io/v3). Env: COINCAP_API_URL.',
-      helpGroup: 'GLOBAL',
-    }),
-    'env-file': Flags.string({
-      summary:
-        'Settings file of KEY=value lines (default ~/.config/crypto-etl/env, when it exists). Env: CRYPTO_ETL_ENV_FILE.',
-      helpGroup: 'GLOBAL',
-    }),
-    'log-format': Flags.string({
-      summary: 'Log lines on stderr as text or json. Env: CRYPTO_ETL_LOG_FORMAT.',
-      options: ['text', 'json'],
-      helpGroup: 'GLOBAL',
-    }),
-    verbose: Flags.boolean({ summary: 'More detail: each request, stack traces. Env: DEBUG.', helpGroup: 'GLOBAL' }),
-    quiet: Flags.boolean({ summary: 'Print errors only.', helpGroup: 'GLOBAL', exclusive: ['verbose'] }),
-  }
+  static override baseFlags = globalFlags
 
   protected flags!: FlagsOf<T>
   protected args!: ArgsOf<T>

@@ -3,9 +3,10 @@ import { ConfigError } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
 import { silentLogger } from '../core/log.js'
 import { maskUrl } from '../core/secrets.js'
+import { DEFAULT_API_URL } from '../config/settings-table.js'
 
-/** The current CoinCap API. */
-export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'
+/** The current CoinCap API: the default of --api-url / COINCAP_API_URL. */
+export { DEFAULT_API_URL }
 
 /** CoinCap's rate limit on every plan, in calls per minute; the client stays below it. */
 export const COINCAP_CALLS_PER_MINUTE = 600

@@ -1,9 +1,8 @@
 import { existsSync, realpathSync } from 'node:fs'
-import { homedir, hostname } from 'node:os'
+import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Flags, Parser } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { chooseEnvFile } from '../config/settings-file.js'
 import { UsageError } from '../core/errors.js'
 import { durationFlag, MAX_COUNT } from '../cli/flags.js'
 import { measuredRunCredits } from '../pipeline/costs.js'
@@ -78,7 +77,8 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
   async run(): Promise<plan.Schedule & { installed?: { replaced?: boolean; stale?: string[] } }> {
     const { flags } = this
     const format = flags.format as plan.ScheduleFormat
-    const paths = plan.schedulePaths(process.env, homedir())
+    const { settingsFile, sources } = this.settings
+    const paths = plan.schedulePaths(this.settings.dirs)
     const cli = realpathSync(join(this.config.root, 'bin', 'run.js'))
     const { datasets, rest } = plan.splitRunArgs(this.runArgs)
     const runFlags = await this.parseRunArgs([...rest, ...(datasets ? ['--datasets', datasets] : [])])
@@ -93,7 +93,7 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
       forwarded: forwarded.args,
       node: process.execPath,
       cli,
-      envFile: resolve(chooseEnvFile(flags['env-file'], process.env).path),
+      envFile: resolve(settingsFile.path),
       log: plan.chooseLog(format, flags['log-file'], paths.cronLog),
       loggerPath: ['/usr/bin/logger', '/bin/logger'].find((p) => existsSync(p)),
       hostname: hostname(),
@@ -105,14 +105,10 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
       ),
       budget: flags.budget,
     })
-    // Secrets given as flags are not written into the schedule: the advice counts them as unseen settings.
-    const env = {
-      ...process.env,
-      DATABASE_URL: flags['database-url'] ?? process.env.DATABASE_URL,
-      COINCAP_API_KEY: flags['api-key'] ?? process.env.COINCAP_API_KEY,
-    }
     const wrote = flags.init ? await plan.writeSettingsTemplate(schedule.envFile) : undefined
-    const checks = await plan.checkScheduleEnvironment(schedule, cli, env, forwarded.variables)
+    // Settings given as flags are not written into the schedule (secrets among them): as unseen as the shell's.
+    const shell = [...sources.environment, ...sources.flag]
+    const checks = await plan.checkScheduleEnvironment(schedule, cli, shell, forwarded.variables)
     this.log(formatScheduleText(schedule, paths.unitDir))
     for (const line of [...formatCost(schedule), ...formatStorage(schedule)]) this.logger.info(line)
     const { warnings, notes } = formatAdvice(schedule, {
@@ -123,7 +119,11 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
     for (const n of notes) this.logger.info(n)
     if (wrote !== undefined) this.logger.info(formatInit(schedule.envFile, wrote))
     if (!flags.install) return schedule
-    const refusal = plan.installRefusal(schedule, checks, { demo: plan.hasFlag(rest, '--demo'), force: flags.force })
+    const refusal = plan.installRefusal(schedule, checks, {
+      demo: plan.hasFlag(rest, '--demo'),
+      force: flags.force,
+      envFileNamed: settingsFile.namedBy !== undefined,
+    })
     if (refusal) throw refusal
     const other = await plan.otherScheduleInstalled(format, paths.unitDir)
     if (other.length) this.logger.warn(doubleRunWarning(format, other))

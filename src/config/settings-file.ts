@@ -4,23 +4,17 @@
  * `--env-file` / `CRYPTO_ETL_ENV_FILE` say.
  */
 import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseEnvFile } from 'dotenv'
 import { ConfigError } from '../core/errors.js'
+import { userDirs } from './user-dirs.js'
 
 /** The variable that names the settings file: the spelling cron lines and systemd units use. */
 export const ENV_FILE_VARIABLE = 'CRYPTO_ETL_ENV_FILE'
 
-/** The home folder of `env` (cron gives only HOME), else the process's. */
-export function homeOf(env: NodeJS.ProcessEnv): string {
-  return env.HOME?.trim() || homedir()
-}
-
 /** Where the settings file is read from when none is named. */
 export function defaultEnvFile(env: NodeJS.ProcessEnv): string {
-  const config = env.XDG_CONFIG_HOME?.trim() || join(homeOf(env), '.config')
-  return join(config, 'crypto-etl', 'env')
+  return join(userDirs(env).config, 'crypto-etl', 'env')
 }
 
 /** The settings file in force: the one named (and by what), or the default one. */

@@ -1,89 +1,48 @@
 /**
- * Every setting of crypto-etl in one zod schema. Precedence: flag > environment > settings file > default;
- * an empty value counts as unset. A setting that fails validation is a {@link ConfigError} (exit 78)
- * naming the setting.
+ * The settings as the program reads them, resolved from the table of settings (settings-table.ts).
+ * Precedence: flag > environment > settings file > default; an empty value counts as unset. A setting that
+ * fails validation is a {@link ConfigError} (exit 78) naming the setting.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../core/errors.js'
-import { chooseEnvFile, homeOf, readSettingsFile } from './settings-file.js'
-import { SSL_MODES, type TlsParams } from './tls-params.js'
-import { parsePostgresUrl, postgresUrlProblem } from './postgres-url.js'
+import { chooseEnvFile, readSettingsFile, type SettingsFileChoice } from './settings-file.js'
+import {
+  DEFAULT_SOCKET_DIRS,
+  SETTING_ENTRIES,
+  type SettingDefinition,
+  type SettingFlags,
+  type SettingsShape,
+} from './settings-table.js'
+import type { TlsParams } from './tls-params.js'
+import { parsePostgresUrl } from './postgres-url.js'
 import { parseDuration } from './time.js'
+import { type UserDirs, userDirs } from './user-dirs.js'
 
-export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'
-export const DEFAULT_SCHEMA = 'coincap'
-
-/** Where the embedded database lives when nothing else is configured. */
-export function defaultDataDir(env: NodeJS.ProcessEnv): string {
-  const xdg = env.XDG_DATA_HOME?.trim()
-  return join(xdg ? xdg : join(homeOf(env), '.local', 'share'), 'crypto-etl')
-}
-
-/** Where libpq looks for a local server's socket without PGHOST: Debian's folder, then upstream's. */
-export const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp']
+export { DEFAULT_API_URL, DEFAULT_SCHEMA, DEFAULT_SOCKET_DIRS, defaultDataDir } from './settings-table.js'
+export type { SettingFlags } from './settings-table.js'
 
 /** The first default socket folder holding a server's socket for `port`, else the first of them. */
 export function defaultSocketDir(port: number): string {
   return DEFAULT_SOCKET_DIRS.find((dir) => existsSync(join(dir, `.s.PGSQL.${port}`))) ?? DEFAULT_SOCKET_DIRS[0]!
 }
 
-const postgresUrl = z.string().superRefine((value, ctx) => {
-  if (!/^postgres(ql)?:\/\//i.test(value)) {
-    ctx.addIssue({ code: 'custom', message: 'must be a URL like postgres://user@host:5432/db' })
-    return
-  }
-  // Worded without quoting the URL: any part of it may be a password.
-  const problem = postgresUrlProblem(value)
-  if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { hint: problem.hint } })
-})
+/** The entries of the table whose variable the schema checks. */
+const VALIDATED = SETTING_ENTRIES.filter((e): e is SettingDefinition & { variable: string; schema: z.ZodType } =>
+  Boolean(e.variable && e.schema),
+)
 
-const httpUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value)
-    return url.protocol === 'http:' || url.protocol === 'https:'
-  } catch {
-    return false
-  }
-}, 'must be an http(s) URL')
+/** The settings schema, from the table; keys are the variables' names, which the user sees in messages. */
+export const settingsSchema = z.object(
+  Object.fromEntries(VALIDATED.map((e) => [e.variable, e.schema])) as SettingsShape,
+)
 
-const port = z.coerce.number().int().min(1).max(65535)
+/** The variables the settings read: the schema's, and XDG_DATA_HOME, which moves the embedded database. */
+export const SETTING_VARIABLES = [...VALIDATED.map((e) => e.variable), 'XDG_DATA_HOME']
 
-/** The settings schema; keys are the names the user sees in messages. */
-export const settingsSchema = z.object({
-  DATABASE_URL: postgresUrl.optional(),
-  PGHOST: z.string().optional(),
-  PGPORT: port.optional(),
-  PGUSER: z.string().optional(),
-  PGPASSWORD: z.string().optional(),
-  PGDATABASE: z.string().optional(),
-  PGSSLMODE: z.enum(SSL_MODES).optional(),
-  PGSSLROOTCERT: z.string().optional(),
-  PGSSLCERT: z.string().optional(),
-  PGSSLKEY: z.string().optional(),
-  CRYPTO_ETL_DATA_DIR: z.string().min(1),
-  CRYPTO_ETL_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _), e.g. coincap')
-    // Postgres's own schemas (pg_catalog, pg_toast, pg_temp, ...) and the SQL standard's information_schema.
-    .refine((v) => !v.startsWith('pg_') && v !== 'information_schema', 'names a system schema; use e.g. coincap'),
-  // Sent as an HTTP header, which cannot carry spaces, line breaks or other control characters.
-  COINCAP_API_KEY: z
-    .string()
-    .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces or line breaks (a pasting mistake?)')
-    .optional(),
-  COINCAP_API_URL: httpUrl,
-  CRYPTO_ETL_LOG_FORMAT: z.enum(['text', 'json']),
-  CRYPTO_ETL_API_RETRIES: z.coerce.number().int().min(0).max(20),
-  CRYPTO_ETL_API_TIMEOUT: z.string().refine((v) => parseDuration(v) !== undefined, 'must be a duration such as 30s'),
-  CRYPTO_ETL_DB_TIMEOUT: z
-    .string()
-    .refine((v) => parseDuration(v) !== undefined, 'must be a duration such as 60s')
-    .optional(),
-  CRYPTO_ETL_LOCK_TIMEOUT: z.string().refine((v) => parseDuration(v) !== undefined, 'must be a duration such as 10s'),
-  DEBUG: z.string().optional(),
-})
+/** Where a setting's value came from. */
+export type SettingSource = 'flag' | 'environment' | 'file'
 
 /** Validated settings as the rest of the program sees them. */
 export interface Settings {
@@ -117,32 +76,18 @@ export interface Settings {
   quiet: boolean
   /** Values never to print: API key, database password. */
   secrets: string[]
-  /** The settings file that was read, if any. */
-  settingsFile?: string
+  /** The settings file in force (named, or the default one), and whether it was there to read. */
+  settingsFile: SettingsFileChoice & { read: boolean }
+  /** The variables each source gave a value to ({@link SETTING_VARIABLES}; a flag counts as its variable). */
+  sources: Record<SettingSource, string[]>
+  /** The user's home and XDG folders, from the environment. */
+  dirs: UserDirs
 }
 
-/** The global flags as parsed by oclif (undefined when not given). */
-export interface SettingFlags {
-  'database-url'?: string
-  'data-dir'?: string
-  schema?: string
-  'api-key'?: string
-  'api-url'?: string
-  'env-file'?: string
-  'log-format'?: string
-  verbose?: boolean
-  quiet?: boolean
-}
-
-const flagToKey: Record<string, keyof z.input<typeof settingsSchema>> = {
-  'database-url': 'DATABASE_URL',
-  'data-dir': 'CRYPTO_ETL_DATA_DIR',
-  schema: 'CRYPTO_ETL_SCHEMA',
-  'api-key': 'COINCAP_API_KEY',
-  'api-url': 'COINCAP_API_URL',
-  'log-format': 'CRYPTO_ETL_LOG_FORMAT',
-}
-
+/** The variable of each global flag that has one, and back. */
+const flagToKey = Object.fromEntries(
+  SETTING_ENTRIES.flatMap((e) => (e.flag && e.variable && e.schema ? [[e.flag.name, e.variable]] : [])),
+)
 const keyToFlag = Object.fromEntries(Object.entries(flagToKey).map(([flag, key]) => [key, flag]))
 
 /** Drops empty values: an empty variable counts as unset. */
@@ -150,6 +95,16 @@ function nonEmpty(values: Record<string, string | undefined>): Record<string, st
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(values)) if (value !== undefined && value.trim() !== '') out[key] = value
   return out
+}
+
+/** The variables the global flags give values to: a switch gives `true`, an empty value none. */
+function flagValues(flags: SettingFlags): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const [flag, key] of Object.entries(flagToKey)) {
+    const value = flags[flag as keyof SettingFlags]
+    if (value === true || (typeof value === 'string' && value.trim() !== '')) values[key] = String(value)
+  }
+  return values
 }
 
 /**
@@ -181,25 +136,16 @@ export function resolveSettings(
 ): Settings {
   const file = chooseEnvFile(flags['env-file'], env)
   const { values, read } = readSettingsFile(file, options.settingsFileOptional)
-  const fromFile = nonEmpty(values)
-  const fromEnv = nonEmpty(env)
-  const fromFlags: Record<string, string> = {}
-  for (const [flag, key] of Object.entries(flagToKey)) {
-    const value = flags[flag as keyof SettingFlags]
-    if (typeof value === 'string' && value.trim() !== '') fromFlags[key] = value
+  const given: Record<SettingSource, Record<string, string>> = {
+    flag: flagValues(flags),
+    environment: nonEmpty(env),
+    file: nonEmpty(values),
   }
-  const merged: Record<string, string> = {
-    CRYPTO_ETL_DATA_DIR: defaultDataDir({ ...fromFile, ...fromEnv }),
-    CRYPTO_ETL_SCHEMA: DEFAULT_SCHEMA,
-    COINCAP_API_URL: DEFAULT_API_URL,
-    CRYPTO_ETL_LOG_FORMAT: 'text',
-    CRYPTO_ETL_API_RETRIES: '5',
-    CRYPTO_ETL_API_TIMEOUT: '30s',
-    CRYPTO_ETL_LOCK_TIMEOUT: '10s',
-  }
-  for (const key of Object.keys(settingsSchema.shape)) {
-    const value = fromFlags[key] ?? fromEnv[key] ?? fromFile[key]
-    if (value !== undefined) merged[key] = value
+  const merged: Record<string, string> = {}
+  for (const { variable, default: fallback } of VALIDATED) {
+    const value = given.flag[variable] ?? given.environment[variable] ?? given.file[variable]
+    const byDefault = typeof fallback === 'function' ? fallback({ ...given.file, ...given.environment }) : fallback
+    if (value !== undefined || byDefault !== undefined) merged[variable] = value ?? byDefault!
   }
   const parsed = settingsSchema.safeParse(merged)
   if (!parsed.success) {
@@ -210,12 +156,13 @@ export function resolveSettings(
     throw new ConfigError(`Invalid setting ${name}: ${issue.message}.`, hint)
   }
   const s = parsed.data
-  const database = databaseOf(s)
   const url = s.DATABASE_URL ? parsePostgresUrl(s.DATABASE_URL) : undefined
-  const urlPassword = url?.password
-  const urlSslPassword = url?.params.sslpassword
+  // The password of a URL and the passphrase of its TLS key are secrets as much as the variables marked so.
+  const secrets = [...VALIDATED.filter((e) => e.secret).map((e) => merged[e.variable]), url?.password]
+  secrets.push(url?.params.sslpassword)
+  const sources = (source: SettingSource) => SETTING_VARIABLES.filter((v) => given[source][v] !== undefined)
   return {
-    database,
+    database: databaseOf(s),
     tls: { sslmode: s.PGSSLMODE, sslrootcert: s.PGSSLROOTCERT, sslcert: s.PGSSLCERT, sslkey: s.PGSSLKEY },
     dataDir: s.CRYPTO_ETL_DATA_DIR,
     schema: s.CRYPTO_ETL_SCHEMA,
@@ -226,9 +173,11 @@ export function resolveSettings(
     dbTimeoutMs: s.CRYPTO_ETL_DB_TIMEOUT === undefined ? undefined : parseDuration(s.CRYPTO_ETL_DB_TIMEOUT),
     lockTimeoutMs: parseDuration(s.CRYPTO_ETL_LOCK_TIMEOUT)!,
     logFormat: s.CRYPTO_ETL_LOG_FORMAT,
-    verbose: Boolean(flags.verbose) || Boolean(s.DEBUG),
+    verbose: Boolean(s.DEBUG),
     quiet: Boolean(flags.quiet),
-    secrets: [s.COINCAP_API_KEY, urlPassword, s.PGPASSWORD, urlSslPassword].filter((v): v is string => Boolean(v)),
-    settingsFile: read ? file.path : undefined,
+    secrets: secrets.filter((v): v is string => Boolean(v)),
+    settingsFile: { ...file, read },
+    sources: { flag: sources('flag'), environment: sources('environment'), file: sources('file') },
+    dirs: userDirs(env),
   }
 }

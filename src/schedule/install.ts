@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process'
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { parse as parseEnvFile } from 'dotenv'
-import { settingsSchema } from '../config/settings.js'
-import { defaultEnvFile, SETTINGS_TEMPLATE } from '../config/settings-file.js'
+import { SETTINGS_TEMPLATE } from '../config/settings-file.js'
+import type { UserDirs } from '../config/user-dirs.js'
 import { ConfigError, type EtlError, UsageError } from '../core/errors.js'
 import { CRON_BEGIN, mergeCrontab } from './cron.js'
 import { count } from './comments.js'
@@ -16,14 +16,11 @@ import { UNIT_MARKER } from './systemd.js'
 
 // --- Where things go, and what cron and systemd will not see -------------------------------------------
 
-/** Default places: the settings file, cron's log file, the folder of user units (XDG, as `systemctl --user` reads it). */
-export function schedulePaths(env: NodeJS.ProcessEnv, home: string) {
-  const config = env.XDG_CONFIG_HOME?.trim() || join(home, '.config')
-  const state = env.XDG_STATE_HOME?.trim() || join(home, '.local', 'state')
+/** Default places: cron's log file, the folder of user units (XDG, as `systemctl --user` reads it). */
+export function schedulePaths(dirs: UserDirs) {
   return {
-    envFile: defaultEnvFile({ ...env, HOME: home }),
-    cronLog: join(state, 'crypto-etl', 'cron.log'),
-    unitDir: join(config, 'systemd', 'user'),
+    cronLog: join(dirs.state, 'crypto-etl', 'cron.log'),
+    unitDir: join(dirs.config, 'systemd', 'user'),
   }
 }
 
@@ -52,8 +49,8 @@ export function chooseLog(format: ScheduleFormat, logFile: string | undefined, c
   return resolve(logFile ?? cronLog)
 }
 
-/** Variables the settings read (and XDG_DATA_HOME, which moves the embedded database). */
-const SETTING_VARIABLES = [...Object.keys(settingsSchema.shape).filter((k) => k !== 'DEBUG'), 'XDG_DATA_HOME']
+/** DEBUG is --verbose: it shapes the output of the command at hand, not what a scheduled run does. */
+const OUTPUT_ONLY = ['DEBUG']
 
 /** Facts about this machine that the advice of `schedule` is made of. */
 export interface ScheduleChecks {
@@ -65,24 +62,27 @@ export interface ScheduleChecks {
   envFileOpen: boolean
   /** The env file sets COINCAP_API_KEY (to something). */
   envFileHasKey: boolean
-  /** Settings variables set in this shell and absent from the env file and the forwarded flags. */
+  /** Settings set in this shell or given as flags, and absent from the env file and the forwarded flags. */
   unseen: string[]
   /** The folder of the log file when it does not exist yet. */
   logDirMissing?: string
 }
 
-/** Looks at the env file, the shell's variables and the log folder. */
+/**
+ * Looks at the env file, the settings given in this shell (`shell`: the variables set in the environment or
+ * by a flag) and the log folder.
+ */
 export async function checkScheduleEnvironment(
   schedule: Schedule,
   cli: string,
-  env: NodeJS.ProcessEnv,
+  shell: readonly string[],
   forwardedVariables: readonly string[],
 ): Promise<ScheduleChecks> {
   const info = await stat(schedule.envFile).catch(() => undefined)
   const values = info ? parseEnvFile(await readFile(schedule.envFile, 'utf8').catch(() => '')) : {}
   const inFile = Object.keys(values)
-  const unseen = SETTING_VARIABLES.filter(
-    (k) => env[k]?.trim() && !inFile.includes(k) && !forwardedVariables.includes(k),
+  const unseen = [...new Set(shell)].filter(
+    (k) => !OUTPUT_ONLY.includes(k) && !inFile.includes(k) && !forwardedVariables.includes(k),
   )
   const logDir = schedule.log === 'syslog' ? undefined : dirname(schedule.log)
   const logDirMissing = logDir && !(await stat(logDir).catch(() => undefined)) ? logDir : undefined
@@ -121,11 +121,11 @@ export async function writeSettingsTemplate(path: string): Promise<boolean> {
 export function installRefusal(
   schedule: Schedule,
   checks: ScheduleChecks,
-  options: { demo: boolean; force?: boolean },
+  options: { demo: boolean; force?: boolean; envFileNamed: boolean },
 ): EtlError | undefined {
   if (checks.npx)
     return new UsageError("Not installing a schedule that runs from npx's cache.", 'First: npm i -g crypto-etl')
-  const init = `crypto-etl schedule --init${schedule.envFile === defaultEnvFile(process.env) ? '' : ` --env-file ${schedule.envFile}`}`
+  const init = `crypto-etl schedule --init${options.envFileNamed ? ` --env-file ${schedule.envFile}` : ''}`
   if (!checks.envFileExists) {
     return new ConfigError(
       `Not installing: the settings file ${schedule.envFile} does not exist, so every run would fail.`,

@@ -77,7 +77,8 @@ describe('settings', () => {
       {},
       { DATABASE_URL: 'postgres://u:p%40ss@db/x', COINCAP_API_KEY: 'key-123', PGPASSWORD: 'pw-9' },
     )
-    expect(s.secrets).toEqual(['key-123', 'p@ss', 'pw-9'])
+    // In any order: each is masked wherever it appears.
+    expect(s.secrets.sort()).toEqual(['key-123', 'p@ss', 'pw-9'])
   })
 
   it('rejects a malformed database URL with exit 78, naming the setting and not the password', () => {
@@ -116,12 +117,13 @@ describe('settings', () => {
 
   it('reads ~/.config/crypto-etl/env, or the one under XDG_CONFIG_HOME, when it exists', () => {
     const home = mkdtempSync(join(tmpdir(), 'crypto-etl-home-'))
-    expect(resolveSettings({}, { HOME: home }).settingsFile).toBeUndefined()
+    const path = join(home, '.config', 'crypto-etl', 'env')
+    expect(resolveSettings({}, { HOME: home }).settingsFile).toEqual({ path, read: false })
     mkdirSync(join(home, '.config', 'crypto-etl'), { recursive: true })
     writeFileSync(join(home, '.config', 'crypto-etl', 'env'), 'DATABASE_URL=postgres://etl@db:5432/market\n')
     const s = resolveSettings({}, { HOME: home })
     expect(s.database).toEqual({ kind: 'url', url: 'postgres://etl@db:5432/market' })
-    expect(s.settingsFile).toBe(join(home, '.config', 'crypto-etl', 'env'))
+    expect(s.settingsFile).toEqual({ path, read: true })
     const xdg = join(home, 'xdg')
     mkdirSync(join(xdg, 'crypto-etl'), { recursive: true })
     writeFileSync(join(xdg, 'crypto-etl', 'env'), 'CRYPTO_ETL_SCHEMA=from_xdg\n')
@@ -153,8 +155,25 @@ describe('settings', () => {
     expect(resolveSettings({}, { PGPASSWORD: 'x' }).database.kind).toBe('embedded')
   })
 
-  it('turns on verbose output from DEBUG', () => {
+  it('turns on verbose output from DEBUG or --verbose', () => {
     expect(resolveSettings({}, { DEBUG: '1' }).verbose).toBe(true)
+    expect(resolveSettings({ verbose: true }, {}).verbose).toBe(true)
+    expect(resolveSettings({ verbose: false }, {}).verbose).toBe(false)
     expect(resolveSettings({}, {}).verbose).toBe(false)
+  })
+
+  it('says which source gave each variable a value: flags, the environment, the settings file', () => {
+    const file = envFile('CRYPTO_ETL_SCHEMA=from_file\nCOINCAP_API_KEY=file-key\nXDG_DATA_HOME=/d\n')
+    const s = resolveSettings(
+      { 'env-file': file, schema: 'from_flag', 'api-url': 'http://flag.example/v3', verbose: true },
+      { CRYPTO_ETL_SCHEMA: 'from_env', CRYPTO_ETL_LOG_FORMAT: 'json', HOME: '/h', PATH: '/bin' },
+    )
+    expect(s.sources).toEqual({
+      flag: ['CRYPTO_ETL_SCHEMA', 'COINCAP_API_URL', 'DEBUG'],
+      environment: ['CRYPTO_ETL_SCHEMA', 'CRYPTO_ETL_LOG_FORMAT'],
+      file: ['CRYPTO_ETL_SCHEMA', 'COINCAP_API_KEY', 'XDG_DATA_HOME'],
+    })
+    expect(s.dataDir).toBe('/d/crypto-etl')
+    expect(s.dirs).toEqual({ home: '/h', config: '/h/.config', data: '/h/.local/share', state: '/h/.local/state' })
   })
 })
