@@ -53,7 +53,7 @@ function settingsRows(entries) {
 
 /** Writes the settings table between the `<!-- settings:start -->` and `<!-- settings:end -->` lines of `file`. */
 async function writeSettingsTable(file) {
-  const { SETTINGS: entries } = await import('../dist/config/settings-table.js')
+  const { SETTING_ENTRIES: entries } = await import('../dist/config/settings-table.js')
   const table = [
     '<!-- settings:start -->',
     '<!-- Generated from the table of settings in src/config/settings-table.ts (npm run docs); edit that, not this table. -->',

@@ -13,7 +13,7 @@ import { userDirs } from './user-dirs.js'
 export const ENV_FILE_VARIABLE = 'CRYPTO_ETL_ENV_FILE'
 
 /** Where the settings file is read from when none is named. */
-export function defaultEnvFile(env: NodeJS.ProcessEnv): string {
+function defaultEnvFile(env: NodeJS.ProcessEnv): string {
   return join(userDirs(env).config, 'crypto-etl', 'env')
 }
 

@@ -13,13 +13,13 @@ import { SSL_MODES } from './tls-params.js'
 import { userDirs } from './user-dirs.js'
 
 export const DEFAULT_API_URL = 'https://rest.coincap.io/v3'
-export const DEFAULT_SCHEMA = 'coincap'
-export const LOG_FORMATS = ['text', 'json'] as const
+const DEFAULT_SCHEMA = 'coincap'
+const LOG_FORMATS = ['text', 'json'] as const
 /** Where libpq looks for a local server's socket without PGHOST: Debian's folder, then upstream's. */
 export const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp']
 
 /** Where the embedded database lives when nothing else is configured. */
-export function defaultDataDir(env: Readonly<Record<string, string | undefined>>): string {
+function defaultDataDir(env: Readonly<Record<string, string | undefined>>): string {
   return join(userDirs(env).data, 'crypto-etl')
 }
 
@@ -109,7 +109,7 @@ const LIBPQ_TLS: SettingDocs = {
 }
 
 /** Every setting, in the order of docs/settings.md. */
-export const SETTINGS = [
+const SETTINGS = [
   {
     flag: { name: 'database-url', summary: 'Postgres URL, e.g. postgres://user:pass@host:5432/db?sslmode=require.' },
     variable: 'DATABASE_URL',

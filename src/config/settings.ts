@@ -20,7 +20,6 @@ import { parsePostgresUrl } from './postgres-url.js'
 import { parseDuration } from './time.js'
 import { type UserDirs, userDirs } from './user-dirs.js'
 
-export { DEFAULT_API_URL, DEFAULT_SCHEMA, DEFAULT_SOCKET_DIRS, defaultDataDir } from './settings-table.js'
 export type { SettingFlags } from './settings-table.js'
 
 /** The first default socket folder holding a server's socket for `port`, else the first of them. */
@@ -39,7 +38,7 @@ export const settingsSchema = z.object(
 )
 
 /** The variables the settings read: the schema's, and XDG_DATA_HOME, which moves the embedded database. */
-export const SETTING_VARIABLES = [...VALIDATED.map((e) => e.variable), 'XDG_DATA_HOME']
+const SETTING_VARIABLES = [...VALIDATED.map((e) => e.variable), 'XDG_DATA_HOME']
 
 /** Where a setting's value came from. */
 export type SettingSource = 'flag' | 'environment' | 'file'
@@ -78,7 +77,7 @@ export interface Settings {
   secrets: string[]
   /** The settings file in force (named, or the default one), and whether it was there to read. */
   settingsFile: SettingsFileChoice & { read: boolean }
-  /** The variables each source gave a value to ({@link SETTING_VARIABLES}; a flag counts as its variable). */
+  /** The variables each source gave a value to (the schema's and XDG_DATA_HOME; a flag counts as its variable). */
   sources: Record<SettingSource, string[]>
   /** The user's home and XDG folders, from the environment. */
   dirs: UserDirs

@@ -3,7 +3,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 
 /** The home folder of `env` (cron gives only HOME), else the process's. */
-export function homeOf(env: Readonly<Record<string, string | undefined>>): string {
+function homeOf(env: Readonly<Record<string, string | undefined>>): string {
   return env.HOME?.trim() || homedir()
 }
 
