@@ -6,12 +6,13 @@ import type { CoincapClient } from '../coincap/index.js'
 import { ApiAuthError, EtlError, ExitCode, InterruptedError, UsageError } from '../core/errors.js'
 import { dropUntried, insertPending, markFailed, markFinished } from '../warehouse/ledgers/backfill.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
-import { loadAnswer } from '../warehouse/writing/loader.js'
+import { storeRows } from '../warehouse/writing/loader.js'
 import { describeHolder, tryLock } from '../warehouse/ledgers/locks.js'
 import { type BackfillContext, planAsset, toAssetPlan } from './plan.js'
 import type { AssetOutcome, BackfillOptions } from './types.js'
 import { diskGuard } from '../warehouse/embedded/disk.js'
 import { completeWindow, type Fetched, fetchRange, prefetch, recentMs } from './window.js'
+import { mapAnswer } from '../pipeline/mapping.js'
 import { expectedPoints, isoOf, type TimeRange } from '../pipeline/windows.js'
 
 /** Consecutive windows failing with 69 after which CoinCap is taken to be down and the backfill stops. */
@@ -82,7 +83,9 @@ export async function backfillAsset(
     await insertPending(sql, key, work.windows)
     let seenData = false
     let consecutive = 0
-    const fetch = (range: TimeRange) => fetchRange(client, asset, interval, range)
+    // Each answer is validated and mapped once, as it arrives: the window's points are counted from its rows.
+    const fetch = (range: TimeRange) =>
+      fetchRange(client, asset, interval, range).then((answer) => mapAnswer(answer, { runId: state.runId }))
     const checkDisk = diskGuard(warehouse.dataDir)
     for (const [window, fetching] of prefetch(work.windows, options.prefetch ?? 4, fetch)) {
       throwIfAborted(signal)
@@ -117,7 +120,7 @@ export async function backfillAsset(
       await sql.begin(async (tx) => {
         for (const answer of got.answers) {
           throwIfAborted(signal)
-          const loaded = await loadAnswer(tx, schema, answer, state.runId)
+          const loaded = await storeRows(tx, schema, answer)
           rows += loaded.rows
           rejected += loaded.rejected
         }

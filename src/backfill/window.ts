@@ -3,8 +3,9 @@
  * follow-up requests that complete an answer that came back empty or cut short.
  */
 import { INTERVAL_MS, type Interval } from '../catalogue/index.js'
-import { type Answer, type CoincapClient, validateRecords } from '../coincap/index.js'
+import type { Answer, CoincapClient } from '../coincap/index.js'
 import { EtlError, ExitCode } from '../core/errors.js'
+import type { MappedAnswer } from '../pipeline/mapping.js'
 import { halves, isRoundCount, suspiciousEdges, type TimeRange } from '../pipeline/windows.js'
 
 /** Follow-up requests for one window's cut-off edges, at most. */
@@ -23,8 +24,8 @@ export async function fetchRange(
 }
 
 /** Starts fetching up to `depth` windows ahead of the one handed out, so loading never waits on the network alone. */
-export function* prefetch<T>(items: readonly T[], depth: number, start: (item: T) => Promise<Answer>) {
-  const inFlight: [T, Promise<Answer>][] = []
+export function* prefetch<T, R>(items: readonly T[], depth: number, start: (item: T) => Promise<R>) {
+  const inFlight: [T, Promise<R>][] = []
   let next = 0
   const fill = () => {
     while (inFlight.length < depth && next < items.length) {
@@ -42,9 +43,9 @@ export function* prefetch<T>(items: readonly T[], depth: number, start: (item: T
   }
 }
 
-/** A window once CoinCap has answered, follow-ups included. */
+/** A window once CoinCap has answered, follow-ups included, each answer validated and mapped. */
 export interface Fetched {
-  answers: Answer[]
+  answers: MappedAnswer[]
   points: number
   /** What the ledger records: `pending` leaves a recent window without points to the next run. */
   status: 'done' | 'empty' | 'pending'
@@ -63,19 +64,18 @@ export const recentMs = (step: number) => Math.max(3 * step, 3_600_000)
  * points. What is still missing is recorded as it is: holes.
  */
 export async function completeWindow(
-  fetch: (range: TimeRange) => Promise<Answer>,
+  fetch: (range: TimeRange) => Promise<MappedAnswer>,
   window: TimeRange,
   interval: Interval,
-  first: Answer,
+  first: MappedAnswer,
   when: { dataBefore: boolean; recent: boolean },
 ): Promise<Fetched> {
   const times = new Set<number>()
   /** Whether the last answer's count looked like a cap: then even a short missing edge is asked again. */
   let capped = false
-  const add = (answer: Answer) => {
-    const points = validateRecords('history', answer.data).valid
-    for (const p of points) if (p.time >= window.start && p.time < window.end) times.add(p.time)
-    capped = isRoundCount(points.length)
+  const add = (answer: MappedAnswer) => {
+    for (const time of answer.times) if (time >= window.start && time < window.end) times.add(time)
+    capped = isRoundCount(answer.records)
   }
   const answers = [first]
   add(first)

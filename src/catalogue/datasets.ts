@@ -29,8 +29,11 @@ export interface DatasetFacts {
   partition: 'day' | 'month'
   /** The column Citus shards the table by (entities of one id live on one worker). */
   shardColumn: string
-  /** The dimension table the records keep current (one row per entity), and its key, if any. */
-  dimension?: { table: string; key: string }
+  /**
+   * The dimension table the records keep current, if any: one row per entity, keyed by its first column, the
+   * other columns following the newest observation (plus `first_seen_at` and `last_seen_at`, kept by the loader).
+   */
+  dimension?: { table: string; columns: readonly Column[] }
 }
 
 /** What a snapshot dataset adds: its place in `run` and its typical size (for credits and disk estimates). */
@@ -69,7 +72,16 @@ export const CATALOGUE = {
     timeColumn: 'observed_at',
     partition: 'day',
     shardColumn: 'asset_id',
-    dimension: { table: 'assets', key: 'asset_id' },
+    dimension: {
+      table: 'assets',
+      columns: [
+        ['asset_id', 'text'],
+        ['symbol', 'text'],
+        ['name', 'text'],
+        ['explorer', 'text'],
+        ['tokens', 'jsonb'],
+      ],
+    },
     inDefaultRun: true,
     typical: { records: 100, bytesPerRecord: 450, storedBytesPerRow: 231 },
   },
@@ -93,7 +105,14 @@ export const CATALOGUE = {
     timeColumn: 'observed_at',
     partition: 'day',
     shardColumn: 'exchange_id',
-    dimension: { table: 'exchanges', key: 'exchange_id' },
+    dimension: {
+      table: 'exchanges',
+      columns: [
+        ['exchange_id', 'text'],
+        ['name', 'text'],
+        ['exchange_url', 'text'],
+      ],
+    },
     inDefaultRun: true,
     typical: { records: 100, bytesPerRecord: 250, storedBytesPerRow: 278 },
   },

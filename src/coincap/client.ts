@@ -22,7 +22,7 @@ import type { Answer, HistoryWindow, MarketFilters } from './types.js'
  * ApiAuthError 77 (no key, 401, 403), UsageError 2 (400, 404, unknown ids, bad arguments),
  * ApiUnavailableError 69 (after retries, waits beyond the caps, a retired API version),
  * DataValidationError 65 (an answer without the `{data, timestamp}` envelope), ConfigError 78 (bad options).
- * Records are not validated here: use `validateRecords` on each answer's `data`.
+ * Records are not validated here: `validateRecords` does that, once per answer, where they are mapped to rows.
  *
  * @example
  * const client = new CoincapClient({ apiKey: process.env.COINCAP_API_KEY, log })

@@ -7,7 +7,7 @@ import { CATALOGUE } from '../catalogue/index.js'
 import { BulkWriter } from '../warehouse/writing/bulk.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
 import { diskGuard } from '../warehouse/embedded/disk.js'
-import { loadAnswer } from '../warehouse/writing/loader.js'
+import { loadAnswer } from './mapping.js'
 import { finishRun, startRun } from '../warehouse/ledgers/runs.js'
 import { readLanding } from './landing.js'
 

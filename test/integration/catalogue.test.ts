@@ -1,6 +1,6 @@
 /** The catalogue against the migrated warehouse: every table, column, type and key it names exists as it says. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CATALOGUE, DATASETS, INTERVALS } from '../../src/catalogue/index.js'
+import { CATALOGUE, type DatasetFacts, DATASETS, INTERVALS } from '../../src/catalogue/index.js'
 import { migrate } from '../../src/warehouse/migrate.js'
 import { openTestWarehouse, type TestWarehouse } from '../helpers/warehouse.js'
 
@@ -12,6 +12,7 @@ const POSTGRES_TYPE: Record<string, string> = {
   numeric: 'numeric',
   boolean: 'boolean',
   timestamptz: 'timestamp with time zone',
+  jsonb: 'jsonb',
 }
 
 describe('the catalogue matches the migrated warehouse', () => {
@@ -42,6 +43,28 @@ describe('the catalogue matches the migrated warehouse', () => {
       select pg_get_partkeydef((quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass) as key`
     expect(partitioned?.key).toBe(`RANGE (${timeColumn})`)
   })
+
+  it.each(DATASETS.filter((d) => 'dimension' in CATALOGUE[d]))(
+    '%s: its dimension, keyed by its first column',
+    async (d) => {
+      const { sql, schema } = t.warehouse
+      const { table, columns } = (CATALOGUE[d] as DatasetFacts).dimension!
+      const stored = await sql<{ name: string; type: string }[]>`
+      select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
+      where a.attrelid = (quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass
+        and a.attnum > 0 and not a.attisdropped order by a.attnum`
+      expect(stored).toEqual([
+        ...columns.map(([name, type]) => ({ name, type: POSTGRES_TYPE[type] })),
+        { name: 'first_seen_at', type: 'timestamp with time zone' },
+        { name: 'last_seen_at', type: 'timestamp with time zone' },
+      ])
+      const [pk] = await sql<{ columns: string[] }[]>`
+      select array_agg(a.attname)::text[] as columns from pg_index i
+      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+      where i.indrelid = (quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass and i.indisprimary`
+      expect(pk?.columns).toEqual([columns[0]![0]])
+    },
+  )
 
   it("asset_history accepts exactly the catalogue's intervals", async () => {
     const { sql, schema } = t.warehouse

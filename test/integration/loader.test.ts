@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Answer } from '../../src/coincap/index.js'
 import { BulkWriter } from '../../src/warehouse/writing/bulk.js'
-import { loadAnswer } from '../../src/warehouse/writing/loader.js'
 import { migrate } from '../../src/warehouse/migrate.js'
-import { historyRows } from '../../src/warehouse/writing/rows.js'
+import { historyRows, loadAnswer } from '../../src/pipeline/mapping.js'
 import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
 
 const T1 = Date.parse('2025-11-22T10:00:00.000Z')

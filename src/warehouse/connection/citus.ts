@@ -20,7 +20,7 @@ function distribution(): { table: string; column: string }[] {
   const tables = DATASETS.flatMap((d) => {
     const { table, shardColumn, dimension } = CATALOGUE[d] as DatasetFacts
     const own = { table, column: shardColumn }
-    return dimension ? [own, { table: dimension.table, column: dimension.key }] : [own]
+    return dimension ? [own, { table: dimension.table, column: dimension.columns[0]![0] }] : [own]
   })
   const columns = [...new Set(tables.map((t) => t.column))]
   return columns.flatMap((column) => tables.filter((t) => t.column === column))

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Db } from '../connection/connect.js'
 import { CopyBatch } from './copy-batch.js'
-import { insertColumns } from './loader.js'
+import { insertColumns } from './insert.js'
 import { ensurePartitions, type PartitionedTable } from './partitions.js'
 import type { Columns } from './rows.js'
 
@@ -58,7 +58,7 @@ export class BulkWriter {
     /** How many leading columns form the primary key (asset_history: asset_id, interval, ts). */
     private readonly keyColumns: number,
     private readonly batchRows = BULK_BATCH_ROWS,
-    /** Where partitions are made (default: `sql`); see LoadAnswerOptions.partitions in loader.ts. */
+    /** Where partitions are made (default: `sql`); see StoreOptions.partitions in loader.ts. */
     private readonly partitions: Db = sql,
   ) {}
 

@@ -1,11 +1,12 @@
 /**
- * From validated CoinCap records to warehouse rows: pure functions, no SQL. Decimals stay the API's
- * strings; times become ISO strings (exact to the millisecond) for Postgres to read as timestamptz.
+ * Rows as the warehouse takes them: column by column, cells that Postgres casts from text. The records of a
+ * CoinCap answer are validated and mapped to these once, before the warehouse sees them (`pipeline/mapping.ts`);
+ * nothing here knows the source.
  */
-import { CATALOGUE } from '../../catalogue/index.js'
-import type { Asset, Exchange, HistoryPoint, Market, Rate } from '../../coincap/index.js'
+import type { Dataset } from '../../catalogue/index.js'
 
-type Cell = string | number | boolean | null
+/** One cell: text, a number, a boolean or null (Postgres casts its text to the column's type). */
+export type Cell = string | number | boolean | null
 
 /** Rows of one table, column by column (the shape `unnest` and COPY both want). */
 export interface Columns {
@@ -19,148 +20,19 @@ export interface Columns {
   maxTime?: Date
 }
 
-const isoCache = new Map<number, string>()
-
-/** ISO text of a time in ms; memoised, because history loads repeat the same bucket times across assets. */
-function iso(ms: number): string {
-  let text = isoCache.get(ms)
-  if (text === undefined) {
-    if (isoCache.size >= 100_000) isoCache.clear()
-    text = new Date(ms).toISOString()
-    isoCache.set(ms, text)
-  }
-  return text
-}
-
-/** `updated` ms → UTC timestamp; 0 (a dead exchange) → null. */
-function updatedAt(ms: number): string | null {
-  return ms > 0 ? iso(ms) : null
-}
-
-function columns(table: string, spec: readonly (readonly [string, string])[], rows: Cell[][]): Columns {
-  return { table, names: spec.map(([n]) => n), types: spec.map(([, t]) => t), values: rows }
-}
-
-/** `asset_snapshots` rows of one `/assets` answer. */
-export function assetSnapshotRows(records: Asset[], observedMs: number, runId: number | null): Columns {
-  const at = iso(observedMs)
-  return withTimes(
-    columns(
-      CATALOGUE.assets.table,
-      CATALOGUE.assets.columns,
-      records.map((a) => [
-        a.id,
-        at,
-        Number(a.rank),
-        a.supply,
-        a.maxSupply,
-        a.marketCapUsd,
-        a.volumeUsd24Hr,
-        a.priceUsd,
-        a.changePercent24Hr,
-        a.vwap24Hr,
-        runId,
-      ]),
-    ),
-    observedMs,
-    observedMs,
-  )
-}
-
-/** `exchange_snapshots` rows of one `/exchanges` answer. */
-export function exchangeSnapshotRows(records: Exchange[], observedMs: number, runId: number | null): Columns {
-  const at = iso(observedMs)
-  return withTimes(
-    columns(
-      CATALOGUE.exchanges.table,
-      CATALOGUE.exchanges.columns,
-      records.map((e) => [
-        e.exchangeId,
-        at,
-        Number(e.rank),
-        e.percentTotalVolume,
-        e.volumeUsd,
-        Number(e.tradingPairs),
-        e.socket,
-        updatedAt(e.updated),
-        runId,
-      ]),
-    ),
-    observedMs,
-    observedMs,
-  )
-}
-
-/** `market_snapshots` rows of one `/markets` answer. */
-export function marketSnapshotRows(records: Market[], observedMs: number, runId: number | null): Columns {
-  const at = iso(observedMs)
-  return withTimes(
-    columns(
-      CATALOGUE.markets.table,
-      CATALOGUE.markets.columns,
-      records.map((m) => [
-        m.exchangeId,
-        m.baseId,
-        m.quoteId,
-        at,
-        Number(m.rank),
-        m.baseSymbol,
-        m.quoteSymbol,
-        m.priceQuote,
-        m.priceUsd,
-        m.volumeUsd24Hr,
-        m.percentExchangeVolume,
-        m.tradesCount24Hr,
-        updatedAt(m.updated),
-        runId,
-      ]),
-    ),
-    observedMs,
-    observedMs,
-  )
-}
-
-/** `rate_snapshots` rows of one `/rates` answer. */
-export function rateSnapshotRows(records: Rate[], observedMs: number, runId: number | null): Columns {
-  const at = iso(observedMs)
-  return withTimes(
-    columns(
-      CATALOGUE.rates.table,
-      CATALOGUE.rates.columns,
-      records.map((r) => [r.id, at, r.symbol, r.currencySymbol, r.type, r.rateUsd, runId]),
-    ),
-    observedMs,
-    observedMs,
-  )
-}
-
-export const HISTORY_COLUMNS = CATALOGUE.history.columns
-
-/** `asset_history` rows of one `/assets/{id}/history` answer. */
-export function historyRows(assetId: string, interval: string, points: HistoryPoint[], runId: number | null): Columns {
-  let min = Number.POSITIVE_INFINITY
-  let max = Number.NEGATIVE_INFINITY
-  const rows = points.map((p): Cell[] => {
-    if (p.time < min) min = p.time
-    if (p.time > max) max = p.time
-    return [assetId, interval, iso(p.time), p.priceUsd, p.circulatingSupply ?? null, runId]
-  })
-  const out = columns(CATALOGUE.history.table, HISTORY_COLUMNS, rows)
-  return points.length ? withTimes(out, min, max) : out
-}
-
-function withTimes(c: Columns, minMs: number, maxMs: number): Columns {
-  return { ...c, minTime: new Date(minMs), maxTime: new Date(maxMs) }
-}
-
-/** One row per asset id (the last record wins), for the `assets` dimension upsert. */
-export function assetDimensionRows(records: Asset[]): Asset[] {
-  return [...new Map(records.map((a) => [a.id, a])).values()]
-}
-
-/** One row per exchange id (the last record wins), for the `exchanges` dimension upsert. */
-export function exchangeDimensionRows(records: Exchange[]): Exchange[] {
-  return [...new Map(records.map((e) => [e.exchangeId, e])).values()]
+/** One answer's rows, validated and mapped: everything the warehouse stores of it. */
+export interface AnswerRows {
+  dataset: Dataset
+  /** The `etl_runs` row the rows belong to (null: none). */
+  runId: number | null
+  /** The answer's time as ISO text: `rejected_records.observed_at` and the dimension's `last_seen_at`. */
+  observedAt: string
+  /** Rows of the dataset's table. */
+  facts: Columns
+  /** Rows of the dataset's dimension (keyed by its first column), if it keeps one. */
+  dimension?: Columns
+  /** Records that could not be stored, as they came, each with one reason (for `rejected_records`). */
+  rejected: readonly { record: unknown; reason: string }[]
 }
 
 /** How deep a rejected record is kept; deeper parts are replaced by a marker (Postgres and JSON.stringify recurse). */

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { CopyBatch } from '../../../src/warehouse/writing/copy-batch.js'
-import { type Columns, HISTORY_COLUMNS, historyRows } from '../../../src/warehouse/writing/rows.js'
+import { CATALOGUE } from '../../../src/catalogue/index.js'
+import { historyRows } from '../../../src/pipeline/mapping.js'
+import type { Columns } from '../../../src/warehouse/writing/rows.js'
+
+const HISTORY_COLUMNS = CATALOGUE.history.columns
 
 const HOUR = 3_600_000
 const START = Date.parse('2026-01-01T00:00:00Z')
