@@ -1,8 +1,6 @@
 // The import graph of src/, checked by `npm run lint` (dependency-cruiser): layers point one way and no file
 // reaches itself through its imports. Type-only imports count: they couple files as much as any other.
 // What a file may call (drawing libraries, HTTP clients, the terminal) is checked by eslint.config.js.
-// .dependency-cruiser-known-violations.json lists the violations being removed (lint ignores those only);
-// delete it when `npx depcruise src` finds none.
 import { readdirSync } from 'node:fs'
 
 /**
