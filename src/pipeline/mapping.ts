@@ -133,7 +133,7 @@ function columnsOf(table: string, spec: readonly Column[], values: Cell[][]): Co
 }
 
 /** The rows of `dataset`'s table (and dimension) for valid records, with the time range their partitions need. */
-export function mapRecords<D extends Dataset>(
+function mapRecords<D extends Dataset>(
   dataset: D,
   records: readonly RecordOf[D][],
   context: RowContext,
