@@ -30,10 +30,10 @@ export function parseIsoDate(text: string): Date | undefined {
  * The times a command accepts: years 1 to 9999, what an ISO date spells and what Postgres stores. A
  * duration far enough back (`100000000d`) would otherwise reach a year JavaScript holds and Postgres refuses.
  */
-export const TIME_RANGE = { from: Date.parse('0001-01-01T00:00:00Z'), to: Date.parse('9999-12-31T23:59:59.999Z') }
+const TIME_RANGE = { from: Date.parse('0001-01-01T00:00:00Z'), to: Date.parse('9999-12-31T23:59:59.999Z') }
 
 /** Whether `time` is within {@link TIME_RANGE}. */
-export function inTimeRange(time: Date): boolean {
+function inTimeRange(time: Date): boolean {
   return time.getTime() >= TIME_RANGE.from && time.getTime() <= TIME_RANGE.to
 }
 

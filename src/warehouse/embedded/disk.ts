@@ -7,7 +7,7 @@ import { statfs } from 'node:fs/promises'
 import { DatabaseError } from '../../core/errors.js'
 
 /** Below this much free space the embedded database is not written to (WAL segments alone are 16 MiB). */
-export const MIN_FREE_BYTES = 64 * 1024 * 1024
+const MIN_FREE_BYTES = 64 * 1024 * 1024
 
 /** Free bytes available to this user on the file system holding `path`. */
 export async function freeBytes(path: string): Promise<number> {
