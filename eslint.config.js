@@ -42,6 +42,12 @@ const noTerminal = [
     message: 'Only src/commands/, src/cli/ and src/ui/ write to the terminal (log through core/log.ts).',
   },
 ]
+/** The environment: settings come from the one table in config/ (cli/ hands them on, ui/ reads NO_COLOR and CI). */
+const noEnv = {
+  object: 'process',
+  property: 'env',
+  message: 'Only src/config/, src/cli/ and src/ui/ read process.env: add a setting to config/settings-table.ts.',
+}
 /** Ending the process: only the base command and the hook do it, after mapping an error to its exit code. */
 const noExit = {
   object: 'process',
@@ -72,7 +78,7 @@ export default tseslint.config(
     },
   },
   // What src/ may call: only ui/ draws, only coincap/ speaks HTTP, only the outer layers write to the terminal,
-  // only cli/ ends the process.
+  // only cli/ ends the process, only config/, cli/ and ui/ read the environment.
   // (Which folder may import which is the layer table of .dependency-cruiser.js.)
   {
     files: ['src/**/*.ts'],
@@ -85,7 +91,7 @@ export default tseslint.config(
           message: 'Only src/coincap/ speaks HTTP.',
         })),
       ],
-      'no-restricted-properties': ['error', ...noTerminal, noExit],
+      'no-restricted-properties': ['error', ...noTerminal, noExit, noEnv],
     },
   },
   { files: ['src/ui/**/*.ts'], rules: { 'no-restricted-imports': restrictedImports([...noHttp, ...nodeHttp()]) } },
@@ -98,8 +104,10 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': restrictedImports([...noDrawing, ...noHttp, ...nodeHttp(HTTP_SERVER_NAMES)]) },
   },
   {
-    files: ['src/commands/**/*.ts', 'src/ui/**/*.ts', 'src/core/log.ts'],
-    rules: { 'no-restricted-properties': ['error', noExit] },
+    files: ['src/commands/**/*.ts', 'src/core/log.ts'],
+    rules: { 'no-restricted-properties': ['error', noExit, noEnv] },
   },
+  { files: ['src/ui/**/*.ts'], rules: { 'no-restricted-properties': ['error', noExit] } },
+  { files: ['src/config/**/*.ts'], rules: { 'no-restricted-properties': ['error', ...noTerminal, noExit] } },
   { files: ['src/cli/**/*.ts'], rules: { 'no-restricted-properties': 'off' } },
 )

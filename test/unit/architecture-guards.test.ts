@@ -78,6 +78,16 @@ describe('what a folder of src/ may call (eslint.config.js)', () => {
     expect(await violations('src/commands/guard-fixture.ts', code)).toEqual([])
   })
 
+  it('lets only config/, cli/ and ui/ read the environment', async () => {
+    const code = `export const key = process.env.COINCAP_API_KEY\n`
+    const refusal = [
+      "no-restricted-properties: 'process.env' is restricted from being used. Only src/config/, src/cli/ and src/ui/ read process.env: add a setting to config/settings-table.ts.",
+    ]
+    expect(await violations('src/commands/guard-fixture.ts', code)).toEqual(refusal)
+    expect(await violations('src/warehouse/guard-fixture.ts', code)).toEqual(refusal)
+    expect(await violations('src/config/guard-fixture.ts', code)).toEqual([])
+  })
+
   it('lets only cli/ end the process', async () => {
     const code = `process.exit(3)\n`
     const refusal = [
