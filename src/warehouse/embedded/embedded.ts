@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { setTimeout } from 'node:timers/promises'
+import { setFlagsFromString } from 'node:v8'
 import type { PGlite } from '@electric-sql/pglite'
 import lockfile from 'proper-lockfile'
 import { DatabaseError } from '../../core/errors.js'
@@ -96,21 +97,39 @@ async function firstMissingFolderError(dir: string): Promise<string | undefined>
   )
 }
 
+/**
+ * Added to PGlite's own start parameters (single-user mode, fsync off). PGlite zeroes Postgres's shared
+ * memory in WebAssembly at every start: the default 128 MB of shared buffers cost about 0.5 s and 120 MiB
+ * there, and one command's work fits in 16 MB (docs/benchmarks.md).
+ */
+const START_SETTINGS = ['-c', 'shared_buffers=16MB']
+
+/**
+ * Keeps V8 from recompiling PGlite's WebAssembly with its optimizing compiler: for a process that opens the
+ * database, runs a few statements and ends, that compilation doubled the CPU time and added about 70 MiB
+ * (docs/benchmarks.md). Process-wide, so it is set before PGlite is first loaded.
+ */
+function useBaselineWasmCompiler(): void {
+  setFlagsFromString('--liftoff-only')
+}
+
 async function openPglite(
   dataDir: string,
   seed: string | undefined,
 ): Promise<{ db: PGlite; createdFrom?: 'seed' | 'initdb' }> {
+  useBaselineWasmCompiler()
   const { PGlite } = await import('@electric-sql/pglite')
+  const startParams = [...PGlite.defaultStartParams, ...START_SETTINGS]
   const target = join(dataDir, PGDATA)
-  if (existsSync(target)) return { db: await PGlite.create(target) }
+  if (existsSync(target)) return { db: await PGlite.create(target, { startParams }) }
   // Create in a scratch folder and rename, so an interrupted first run never leaves a half-made database.
   const scratch = join(dataDir, `${PGDATA}.creating`)
   await rm(scratch, { recursive: true, force: true })
   const loadDataDir = await readSeed(seed)
-  const fresh = await PGlite.create(scratch, loadDataDir ? { loadDataDir } : {})
+  const fresh = await PGlite.create(scratch, loadDataDir ? { loadDataDir, startParams } : { startParams })
   await fresh.close()
   await rename(scratch, target)
-  return { db: await PGlite.create(target), createdFrom: loadDataDir ? 'seed' : 'initdb' }
+  return { db: await PGlite.create(target, { startParams }), createdFrom: loadDataDir ? 'seed' : 'initdb' }
 }
 
 /**
