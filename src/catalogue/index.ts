@@ -11,15 +11,6 @@ export {
   DEFAULT_DATASETS,
   SNAPSHOT_DATASETS,
   type SnapshotDataset,
-  type SnapshotFacts,
   type SnapshotTable,
 } from './datasets.js'
-export {
-  DEFAULT_HISTORY_WINDOW_MS,
-  INTERVAL_CATALOGUE,
-  INTERVAL_MS,
-  INTERVALS,
-  type Interval,
-  type IntervalFacts,
-  isInterval,
-} from './intervals.js'
+export { DEFAULT_HISTORY_WINDOW_MS, INTERVAL_MS, INTERVALS, type Interval, isInterval } from './intervals.js'

@@ -62,7 +62,7 @@ const specOf = (dataset: SnapshotDataset, spec: Partial<RequestSpec> = {}): Requ
 })
 
 /** Records asked again at the head of each page after the first (at most a quarter of a page). */
-export const PAGE_OVERLAP = 50
+const PAGE_OVERLAP = 50
 
 /**
  * Pages through a ranked list (always sending `limit`, whose documented defaults disagree) until a page is
@@ -72,7 +72,7 @@ export const PAGE_OVERLAP = 50
  * (nothing of it was seen before), records may be missing: said in a warning. Empty pages after the first
  * are not yielded.
  */
-export async function* paged(
+async function* paged(
   fetcher: Fetcher,
   spec: RequestSpec,
   keyOf: RecordKey,

@@ -9,10 +9,10 @@ import { DEFAULT_API_URL } from '../config/settings-table.js'
 export { DEFAULT_API_URL }
 
 /** CoinCap's rate limit on every plan, in calls per minute; the client stays below it. */
-export const COINCAP_CALLS_PER_MINUTE = 600
+const COINCAP_CALLS_PER_MINUTE = 600
 
 /** The largest `limit` CoinCap documents (for `/assets`). */
-export const MAX_PAGE_SIZE = 2000
+const MAX_PAGE_SIZE = 2000
 
 /** Options of {@link CoincapClient}. Every one has a default but `apiKey`, which is only needed once a request is made. */
 export interface CoincapClientOptions {

@@ -72,7 +72,7 @@ export function oneLine(text: string): string {
 }
 
 /** "CoinCap answered 503 with an HTML page", "CoinCap answered 500: Internal server error", ... */
-export function describeAnswer(status: number, body: Body): string {
+function describeAnswer(status: number, body: Body): string {
   if (body.kind === 'html') return `CoinCap answered ${status} with an HTML page`
   if (body.kind === 'empty') return `CoinCap answered ${status} with an empty body`
   if (body.kind === 'other') return `CoinCap answered ${status} with a body that is not JSON`

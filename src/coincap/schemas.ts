@@ -13,7 +13,7 @@ import type { Dataset } from '../catalogue/index.js'
  */
 const DECIMAL = /^-?\d{1,1000}(\.\d{1,1000})?([eE][-+]?\d{1,3})?$/
 
-export const decimalString = z.string().regex(DECIMAL, 'expected a decimal string')
+const decimalString = z.string().regex(DECIMAL, 'expected a decimal string')
 
 /** Text Postgres can store: anything but the NUL character. */
 export const text = z.string().regex(/^[^\0]*$/, 'contains a NUL character')
@@ -22,7 +22,7 @@ export const text = z.string().regex(/^[^\0]*$/, 'contains a NUL character')
  * The longest id kept, in characters. Ids are keys of btree indexes, whose entries must fit in 2,704 bytes,
  * and a market's key holds three of them (at most 4 bytes a character).
  */
-export const MAX_ID_LENGTH = 200
+const MAX_ID_LENGTH = 200
 
 /** Why `id` cannot be a CoinCap id, if it cannot: ids are compared as CoinCap writes them, lowercase slugs. */
 export function idProblem(id: string): string | undefined {
@@ -41,11 +41,11 @@ const id = z.string().superRefine((value, ctx) => {
 })
 
 /** An integer sent as a string, such as `rank` and `tradingPairs`. */
-export const integerString = z.string().regex(/^-?\d+$/, 'expected an integer string')
+const integerString = z.string().regex(/^-?\d+$/, 'expected an integer string')
 
 /** The largest values of Postgres' `int` and `bigint`. */
-export const INT4_MAX = 2_147_483_647n
-export const INT8_MAX = 9_223_372_036_854_775_807n
+const INT4_MAX = 2_147_483_647n
+const INT8_MAX = 9_223_372_036_854_775_807n
 
 /** An integer string within `[min, max]`: what the column it goes to can hold. */
 function boundedInteger(min: bigint, max: bigint) {
@@ -57,7 +57,7 @@ function boundedInteger(min: bigint, max: bigint) {
 }
 
 /** The latest time a JavaScript Date can hold (year 275760); Postgres goes a little further. */
-export const MAX_EPOCH_MS = 8_640_000_000_000_000
+const MAX_EPOCH_MS = 8_640_000_000_000_000
 
 /** The latest time stored: the end of year 9999 (a later ISO date has a sign and six digits Postgres cannot read). */
 export const MAX_STORABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
@@ -176,7 +176,7 @@ export interface RecordOf {
 }
 
 /** The record schema of each dataset. */
-export const recordSchemas = {
+const recordSchemas = {
   assets: assetSchema,
   exchanges: exchangeSchema,
   markets: marketSchema,

@@ -2,7 +2,7 @@
 import type { Dataset } from '../catalogue/index.js'
 
 /** CoinCap bills 1 credit per call plus 1 per 2,500 bytes of data. */
-export const BYTES_PER_CREDIT = 2500
+const BYTES_PER_CREDIT = 2500
 
 /** Estimated credits of one call whose answer has `bytes` bytes: `1 + ceil(bytes / 2500)`. */
 export function estimateCredits(bytes: number): number {

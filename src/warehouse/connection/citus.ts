@@ -27,7 +27,7 @@ function distribution(): { table: string; column: string }[] {
 }
 
 /** True when the database has the Citus extension (its catalog can then be read). */
-export async function hasCitus(sql: Db): Promise<boolean> {
+async function hasCitus(sql: Db): Promise<boolean> {
   const [row] = await sql<
     { citus: boolean }[]
   >`select exists (select 1 from pg_extension where extname = 'citus') as citus`

@@ -15,7 +15,7 @@ import { ensurePartitions, type PartitionedTable } from './partitions.js'
 import type { Columns } from './rows.js'
 
 /** Rows buffered before a write: large enough for COPY to shine, small enough for flat memory. */
-export const BULK_BATCH_ROWS = 20_000
+const BULK_BATCH_ROWS = 20_000
 
 /**
  * A promise that rejects when the server refuses a COPY. postgres.js resolves a COPY query with its stream

@@ -20,7 +20,7 @@ export interface AnswerLoad {
  * fields changed or it was last marked seen longer ago than this, so a run every five minutes does not
  * leave a dead row version per asset behind each time.
  */
-export const LAST_SEEN_RESOLUTION = '1 hour'
+const LAST_SEEN_RESOLUTION = '1 hour'
 
 /**
  * The `where` of a dimension upsert: true only when the update would change something worth a row version.
