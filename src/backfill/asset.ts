@@ -6,6 +6,7 @@ import type { CoincapClient } from '../coincap/index.js'
 import { ApiAuthError, EtlError, ExitCode, InterruptedError, UsageError } from '../core/errors.js'
 import { dropUntried, insertPending, markFailed, markFinished } from '../warehouse/ledgers/backfill.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
+import { toEtlError } from '../warehouse/connection/database-errors.js'
 import { storeRows } from '../warehouse/writing/loader.js'
 import { describeHolder, tryLock } from '../warehouse/ledgers/locks.js'
 import { type BackfillContext, planAsset, toAssetPlan } from './plan.js'
@@ -17,12 +18,6 @@ import { expectedPoints, isoOf, type TimeRange } from '../pipeline/windows.js'
 
 /** Consecutive windows failing with 69 after which CoinCap is taken to be down and the backfill stops. */
 const MAX_CONSECUTIVE_FAILURES = 3
-
-/** Any error as an EtlError: what is not one becomes an internal error (exit 1). */
-export function asEtlError(error: unknown): EtlError {
-  if (error instanceof EtlError) return error
-  return new EtlError((error as Error)?.message ?? String(error), ExitCode.internal)
-}
 
 /** The InterruptedError a signal or an error stands for, if any. */
 export function interruption(error: unknown, signal: AbortSignal | undefined): InterruptedError | undefined {
@@ -97,7 +92,7 @@ export async function backfillAsset(
       } catch (error) {
         const interrupted = interruption(error, signal)
         if (interrupted) throw interrupted
-        const etl = asEtlError(error)
+        const etl = toEtlError(error, { warehouse, signal })
         if (etl instanceof ApiAuthError) throw etl
         await markFailed(sql, key, window)
         outcome.windows.failed += 1

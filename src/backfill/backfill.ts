@@ -10,8 +10,9 @@
 import { type CoincapClient, validateRecords } from '../coincap/index.js'
 import { ApiAuthError, EtlError, ExitCode, type InterruptedError, PartialError, withResult } from '../core/errors.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
+import { toEtlError } from '../warehouse/connection/database-errors.js'
 import { finishRun, startRun } from '../warehouse/ledgers/runs.js'
-import { asEtlError, backfillAsset, interruption, newOutcome, type RunState } from './asset.js'
+import { backfillAsset, interruption, newOutcome, type RunState } from './asset.js'
 import { type AssetWork, makePlan, planAsset, resolveContext } from './plan.js'
 import type { AssetOutcome, BackfillAssets, BackfillOptions, BackfillResult } from './types.js'
 
@@ -94,7 +95,7 @@ export async function runBackfill(
     ms: Math.round(ms),
     rowsPerSecond: ms > 0 ? Math.round((rows * 1000) / ms) : 0,
   }
-  const fatalText = fatal === undefined ? undefined : asEtlError(fatal).message
+  const fatalText = fatal === undefined ? undefined : toEtlError(fatal, { warehouse, signal: options.signal }).message
   const error = interrupted?.message ?? [fatalText, ...state.failures.slice(0, 20)].filter(Boolean).join('; ')
   const recorded = finishRun(
     sql,

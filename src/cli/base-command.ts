@@ -24,11 +24,10 @@ import {
   connectWarehouse,
   DEFAULT_ANSWER_TIMEOUT_SECONDS,
   describeTarget as describeLocation,
-  toDatabaseError,
   type Warehouse,
 } from '../warehouse/connection/connect.js'
-import { isConnectionError, isSessionLost } from '../warehouse/connection/connection-errors.js'
-import { isLockTimeout, lockWaitError } from '../warehouse/connection/lock-wait.js'
+import { toEtlError } from '../warehouse/connection/database-errors.js'
+import { isSessionLost } from '../warehouse/connection/connection-errors.js'
 import { embeddedExists } from '../warehouse/embedded/embedded.js'
 import {
   checkReadable,
@@ -299,21 +298,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Prints `error` as one or two lines (or JSON) and returns its exit code. */
   private report(error: Error & { exitCode?: number }): number {
     const secrets = this.settings?.secrets ?? []
-    // Once a statement went unanswered, what failed after it (a dropped connection) is that, and exits 74.
-    const etl =
-      this.warehouse?.noAnswer ??
-      // A statement the signal cancelled (57014) fails because of the signal: that is the ending to report.
-      (this.abortController.signal.aborted && (error as { code?: string }).code === '57014'
-        ? (this.abortController.signal.reason as EtlError)
-        : undefined) ??
-      this.behindError(error) ??
-      (isLockTimeout(error) && this.settings
-        ? lockWaitError(error, this.settings.lockTimeoutMs)
-        : toEtlError(error, secrets))
+    const context = { warehouse: this.warehouse, signal: this.abortController.signal }
+    const mapped = oclifError(error) ?? this.behindError(error) ?? toEtlError(error, context)
+    // Masked here, where it is shown: any part of a message may quote a URL, a header or a setting.
+    const mask = (text: string | undefined) => text && maskSecrets(text, secrets)
+    const etl = {
+      name: mapped.name,
+      message: mask(mapped.message)!,
+      hint: mask(mapped.hint),
+      exitCode: mapped.exitCode,
+    }
     const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG)
     if (this.jsonEnabled()) {
-      const name = error instanceof EtlError ? error.name : etl.name
-      const failure = { error: { name, message: etl.message, hint: etl.hint, exitCode: etl.exitCode } }
+      const failure = { error: etl }
       // A command that ended badly but has a result (a partial run) prints it whole, the error beside it.
       this.logJson({ ...resultOf(error), ...failure })
     } else if (jsonLogs(this.settings)) {
@@ -362,43 +359,23 @@ export function jsonLogs(settings: Settings | undefined): boolean {
   return process.env.CRYPTO_ETL_LOG_FORMAT === 'json'
 }
 
-/** Maps anything thrown to an {@link EtlError}: oclif's parse errors are usage (2), driver errors 74. */
-export function toEtlError(error: unknown, secrets: readonly string[]): EtlError {
+/** oclif's own errors (an unknown flag, a flag that fails to parse, a missing argument) as usage errors (2). */
+function oclifError(error: unknown): EtlError | undefined {
   const unknownFlag = unknownFlagMessage(error)
-  if (unknownFlag) return new UsageError(maskSecrets(unknownFlag, secrets))
+  if (unknownFlag) return new UsageError(unknownFlag)
   // oclif rethrows a custom flag's parse error as "Parsing --<flag> \n\t<message>\n..." without an exit code.
   const parsing = /^Parsing --([\w-]+) \n\t([^\n]*)/.exec((error as Error | undefined)?.message ?? '')
-  if (parsing) {
-    return new EtlError(maskSecrets(`--${parsing[1]}: ${parsing[2]}`, secrets), ExitCode.usage, 'See --help for usage.')
-  }
-  if (error instanceof EtlError) {
-    return new EtlError(maskSecrets(error.message, secrets), error.exitCode, error.hint, { cause: error })
-  }
-  const err = error as Error & { oclif?: { exit?: number }; code?: string }
-  if (err?.oclif?.exit !== undefined) {
-    // oclif's validation errors start with a header line: "The following error occurred:\n  Missing required flag x".
-    const line = err.message
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l && !/^The following errors? occurred:$/.test(l) && !l.startsWith('See more help'))
-    const message = maskSecrets(line ?? 'Invalid arguments.', secrets)
-    return new EtlError(message, err.oclif.exit === 1 ? ExitCode.usage : err.oclif.exit, 'See --help for usage.')
-  }
-  // Checked up front where it can be (warehouse/connection/access.ts); these are what slips past, still configuration.
-  if (err?.code === '42501') {
-    return new ConfigError(
-      maskSecrets(`Permission denied: ${err.message}.`, secrets),
-      'Grant the role the privileges of its commands (docs/privileges.md).',
-    )
-  }
-  if (err?.code === '25006') {
-    return new ConfigError(
-      maskSecrets(`The database is read-only: ${err.message}.`, secrets),
-      'Writing commands need a writable primary and a role without default_transaction_read_only.',
-    )
-  }
-  if (isConnectionError(err) || (typeof err?.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code))) {
-    return toDatabaseError(err, secrets, 'Database error')
-  }
-  return new EtlError(maskSecrets(`Unexpected error: ${err?.message ?? String(error)}`, secrets), ExitCode.internal)
+  if (parsing) return new UsageError(`--${parsing[1]}: ${parsing[2]}`, 'See --help for usage.')
+  const err = error as Error & { oclif?: { exit?: number } }
+  if (err?.oclif?.exit === undefined) return undefined
+  // oclif's validation errors start with a header line: "The following error occurred:\n  Missing required flag x".
+  const line = err.message
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !/^The following errors? occurred:$/.test(l) && !l.startsWith('See more help'))
+  return new EtlError(
+    line ?? 'Invalid arguments.',
+    err.oclif.exit === 1 ? ExitCode.usage : err.oclif.exit,
+    'See --help for usage.',
+  )
 }

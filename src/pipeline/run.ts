@@ -7,6 +7,7 @@ import type { Answer, CoincapClient } from '../coincap/index.js'
 import { EtlError, ExitCode, InterruptedError, PartialError, UsageError, withResult } from '../core/errors.js'
 import { DEFAULT_LOCK_TIMEOUT_MS, type Warehouse } from '../warehouse/connection/connect.js'
 import { retryOnLostSession } from '../warehouse/connection/connection-errors.js'
+import { toEtlError } from '../warehouse/connection/database-errors.js'
 import { loadAnswer } from './mapping.js'
 import { retryOnLockTimeout } from '../warehouse/connection/lock-wait.js'
 import { describeHolder, tryRunLock } from '../warehouse/ledgers/locks.js'
@@ -54,13 +55,6 @@ export interface RunResult {
   unknownAssets: string[]
   api: { requests: number; credits: number; bytes: number; retries: number; waitedMs: number }
   ms: number
-}
-
-function asEtlError(error: unknown): EtlError {
-  if (error instanceof EtlError) return error
-  const err = error as { code?: string; message?: string }
-  // Driver errors (SQLSTATE codes, connection failures) are the database's: exit 74.
-  return new EtlError(err.message ?? String(error), err.code ? ExitCode.database : ExitCode.internal)
 }
 
 /** Pages of a dataset fetched ahead of its load: the network stays busy, memory stays at a few pages. */
@@ -203,7 +197,7 @@ export async function runSnapshot(
             options.signal?.reason instanceof InterruptedError ? options.signal.reason : (error as InterruptedError)
           break
         }
-        const etl = asEtlError(error)
+        const etl = toEtlError(error, { warehouse, signal: options.signal })
         errors.push(etl)
         outcomes.push({ dataset, status: 'failed', rows: 0, records: 0, rejected: 0, error: etl.message })
         options.events?.datasetFailed?.(dataset, etl)

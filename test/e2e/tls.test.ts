@@ -5,7 +5,7 @@
  */
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { toEtlError } from '../../src/cli/base-command.js'
+import { toEtlError } from '../../src/warehouse/connection/database-errors.js'
 import { resolveSettings } from '../../src/config/settings.js'
 import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
 import { startFixtureServer } from '../../src/demo/server.js'
@@ -46,7 +46,7 @@ async function refusal(env: Record<string, string>): Promise<{ exitCode: number;
     const warehouse = await connectWarehouse(settings)
     await warehouse.close()
   } catch (error) {
-    const etl = toEtlError(error, settings.secrets)
+    const etl = toEtlError(error)
     return { exitCode: etl.exitCode, message: etl.message, hint: etl.hint }
   }
   throw new Error('connected, but a refusal was expected')

@@ -7,7 +7,7 @@ import postgres from 'postgres'
 import type { Settings } from '../../config/settings.js'
 import { ConfigError, DatabaseError } from '../../core/errors.js'
 import { maskSecrets } from '../../core/secrets.js'
-import { isConnectionError } from './connection-errors.js'
+import { toDatabaseError } from './database-errors.js'
 import { type EmbeddedServer, startEmbedded } from '../embedded/embedded.js'
 import { pinSettings } from './pinned.js'
 import { PINNED_SESSION_SETTINGS, PINNED_STARTUP_PARAMETERS } from './session-settings.js'
@@ -402,7 +402,7 @@ async function checkReachable(warehouse: Warehouse, settings: Settings, timeoutS
     await warehouse.close()
     throw (
       settingError(error, settings.secrets) ??
-      toDatabaseError(error, settings.secrets, `Cannot reach the database at ${warehouse.location}`)
+      toDatabaseError(error, `Cannot reach the database at ${warehouse.location}`)
     )
   } finally {
     clearTimeout(timer)
@@ -427,51 +427,4 @@ function settingError(error: unknown, secrets: readonly string[]): ConfigError |
     `Invalid setting --database-url / DATABASE_URL: the server refused it: ${maskSecrets(err.message ?? '', secrets)}.`,
     'Remove or correct that parameter in the URL.',
   )
-}
-
-/** SQLSTATE of a cancelled statement: a statement_timeout among other causes. */
-const QUERY_CANCELED = '57014'
-
-/** Wraps a driver error as exit 74 with a one-line, secret-free message. */
-export function toDatabaseError(error: unknown, secrets: readonly string[], context: string): DatabaseError {
-  const err = error as { code?: string; message?: string }
-  // postgres.js words its connect timeout as "write CONNECT_TIMEOUT host:port".
-  const message = (err.message ?? String(error)).replace(/^write CONNECT_TIMEOUT (.+)$/, 'no answer from $1 in time')
-  const detail = maskSecrets(message, secrets)
-  const refused = /unsupported startup parameter: (\S+)/.exec(message)?.[1]
-  const hint =
-    tlsHint(err.code, message) ??
-    (refused
-      ? `A connection pooler refused the setting ${refused}: remove it from --database-url / DATABASE_URL.`
-      : undefined) ??
-    (isConnectionError(error)
-      ? 'Check that the server is running and --database-url / DATABASE_URL (or PGHOST) points at it.'
-      : undefined) ??
-    (err.code === QUERY_CANCELED
-      ? "A statement_timeout (the server's, the role's or the database's) cut it short: raise it for this role."
-      : undefined)
-  return new DatabaseError(
-    `${context}: ${detail}${err.code && !detail.includes(err.code) ? ` (${err.code})` : ''}.`,
-    hint,
-    {
-      cause: error,
-    },
-  )
-}
-
-/** Node's codes for a server certificate that failed verification. */
-const CERTIFICATE_ERRORS =
-  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_(HAS_EXPIRED|NOT_YET_VALID|SIGNATURE_FAILURE|UNTRUSTED|REJECTED))$/
-
-/** What to do about a TLS mismatch between client and server, or undefined when it is not one. */
-function tlsHint(code: string | undefined, message: string): string | undefined {
-  // 28000 "no pg_hba.conf entry for host ..., no encryption": the server takes only TLS (hostssl) connections.
-  if (code === '28000' && /no encryption/.test(message)) {
-    return 'The server accepts only TLS connections: add sslmode=require to the URL (or set PGSSLMODE=require).'
-  }
-  if (code === 'NO_TLS') return 'Turn on ssl on the server, or lower sslmode (prefer tries TLS and falls back).'
-  if (code !== undefined && CERTIFICATE_ERRORS.test(code)) {
-    return "The server's certificate was refused: name its CA with sslrootcert=<file> (or PGSSLROOTCERT) and connect to a host name the certificate lists."
-  }
-  return undefined
 }
