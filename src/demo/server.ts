@@ -7,12 +7,13 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { CATALOGUE, SNAPSHOT_DATASETS, type SnapshotDataset } from '../catalogue/index.js'
 import { packageRoot } from '../core/paths.js'
 
 type Json = { data: Record<string, unknown>[]; timestamp: number }
 
 export interface FixtureServerOptions {
-  /** Folder of `assets.json`, `exchanges.json`, `rates.json`, `markets.json`, `history-<id>-<interval>.json`. */
+  /** Folder of `<dataset>.json` for each snapshot dataset (`assets.json`, ...) and `history-<id>-<interval>.json`. */
   dir?: string
   /** Server time in ms, for each answer's `timestamp`. Default `Date.now`. */
   now?: () => number
@@ -39,10 +40,23 @@ function load(dir: string, name: string): Json | undefined {
   }
 }
 
+/** One page of `records` as `limit` and `offset` ask; all of them without `limit` (`/rates` is not paged). */
 function page(records: Record<string, unknown>[], url: URL): Record<string, unknown>[] {
-  const limit = Number(url.searchParams.get('limit') ?? 100)
+  const limit = url.searchParams.get('limit')
   const offset = Number(url.searchParams.get('offset') ?? 0)
-  return records.slice(offset, offset + limit)
+  return limit === null ? records : records.slice(offset, offset + Number(limit))
+}
+
+type Filter = (record: Record<string, unknown>, query: URLSearchParams) => boolean
+
+/** The query filters of a list, as CoinCap's: `ids=` of assets, the exchange and base asset of markets. */
+const FILTERS: Partial<Record<SnapshotDataset, Filter>> = {
+  assets: (a, query) => query.get('ids')?.split(',').includes(String(a.id)) ?? true,
+  markets: (m, query) => {
+    const exchangeId = query.get('exchangeId')
+    const baseId = query.get('baseId')
+    return (!exchangeId || m.exchangeId === exchangeId) && (!baseId || m.baseId === baseId)
+  },
 }
 
 function send(res: ServerResponse, status: number, body: unknown): undefined {
@@ -59,31 +73,22 @@ export async function startFixtureServer(options: FixtureServerOptions = {}): Pr
   const dir = options.dir ?? join(packageRoot(), 'fixtures', 'coincap')
   const now = options.now ?? Date.now
   const requests: string[] = []
-  const fixtures = {
-    assets: load(dir, 'assets.json')?.data ?? [],
-    exchanges: load(dir, 'exchanges.json')?.data ?? [],
-    rates: load(dir, 'rates.json')?.data ?? [],
-    markets: load(dir, 'markets.json')?.data ?? [],
-  }
+  // Each snapshot dataset's records, from `<dataset>.json`, served at its catalogue path.
+  const fixtures = Object.fromEntries(SNAPSHOT_DATASETS.map((d) => [d, load(dir, `${d}.json`)?.data ?? []])) as Record<
+    SnapshotDataset,
+    Record<string, unknown>[]
+  >
+  const listAt = new Map(SNAPSHOT_DATASETS.map((d) => [`/${CATALOGUE[d].path}`, d]))
 
   const answer = (url: URL, res: ServerResponse): undefined => {
     const path = url.pathname.replace(/^\/v3/, '')
     const timestamp = now()
-    if (path === '/assets') {
-      const ids = url.searchParams.get('ids')?.split(',')
-      const records = ids ? fixtures.assets.filter((a) => ids.includes(String(a.id))) : page(fixtures.assets, url)
-      return send(res, 200, { data: records, timestamp })
-    }
-    if (path === '/exchanges') return send(res, 200, { data: page(fixtures.exchanges, url), timestamp })
-    if (path === '/markets') {
-      const exchangeId = url.searchParams.get('exchangeId')
-      const baseId = url.searchParams.get('baseId')
-      const records = fixtures.markets.filter(
-        (m) => (!exchangeId || m.exchangeId === exchangeId) && (!baseId || m.baseId === baseId),
-      )
+    const list = listAt.get(path)
+    if (list) {
+      const filter = FILTERS[list]
+      const records = filter ? fixtures[list].filter((r) => filter(r, url.searchParams)) : fixtures[list]
       return send(res, 200, { data: page(records, url), timestamp })
     }
-    if (path === '/rates') return send(res, 200, { data: fixtures.rates, timestamp })
     const history = /^\/assets\/([^/]+)\/history$/.exec(path)
     if (history) {
       const id = decodeURIComponent(history[1]!)
