@@ -45,7 +45,7 @@ describe('the CLI foundation', () => {
     expect(r.code).toBe(0)
     const sql = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
     const tables = await sql<{ name: string }[]>`
-      select table_name as name from information_schema.tables where table_schema = ${schema} order by 1`
+      select table_name as name from information_schema.tables where table_schema = ${schema} and table_type = 'BASE TABLE' order by 1`
     await sql.end()
     // The warehouse's tables, no partitions yet.
     expect(tables.map((t) => t.name)).toEqual(WAREHOUSE_TABLES)

@@ -28,7 +28,7 @@ describe.each(TARGETS)('migrations on the %s database', (target) => {
   it('creates every table of the warehouse in the chosen schema', async () => {
     const rows = await t.warehouse.sql<{ table_name: string }[]>`
       select table_name from information_schema.tables
-      where table_schema = ${t.warehouse.schema} and table_name not like '%\\_p%'
+      where table_schema = ${t.warehouse.schema} and table_type = 'BASE TABLE' and table_name not like '%\\_p%'
       order by table_name`
     expect(rows.map((r) => r.table_name)).toEqual(TABLES)
   })
