@@ -35,7 +35,9 @@ export default class Run extends BaseCommand<typeof Run> {
     const label = demo ? '[demo] ' : ''
     let warehouse: Awaited<ReturnType<typeof this.openWarehouse>>
     try {
-      warehouse = await this.openWarehouse({ lockWaitMs: 0 })
+      // A reader (the dashboard, a query) holds the embedded database for a second or two: wait for it as for
+      // any lock. Another run holds it longer, and is told apart by the run lock too (runSnapshot).
+      warehouse = await this.openWarehouse({ lockWaitMs: this.settings.lockTimeoutMs })
     } catch (error) {
       if (!(error instanceof DataDirLockedError)) throw error
       // The embedded database is busy: another run (or command) has it. That is a skip, not a failure.

@@ -98,18 +98,30 @@ describe('the server connection dies', () => {
 })
 
 describe('the embedded data directory is held by another process', () => {
-  it('run exits 0 at once and says it skipped, asking CoinCap nothing', async () => {
+  it('run waits for it up to CRYPTO_ETL_LOCK_TIMEOUT, then exits 0 saying it skipped, asking CoinCap nothing', async () => {
     const server = await fixtureServer()
     const t = await prepareTarget('embedded', 'locked_run', server.url)
     const holder = await startEmbedded(t.dir!)
     try {
-      const r = await runCli(['run'], { env: t.env })
+      const r = await runCli(['run'], { env: { ...t.env, CRYPTO_ETL_LOCK_TIMEOUT: '1s' } })
       expect(r.code).toBe(0)
       expect(r.stderr).toBe('warn: skipped: another crypto-etl process holds the embedded database\n')
       expect(server.requests).toEqual([])
     } finally {
       await holder.stop()
     }
+  })
+
+  it('run lands when the holder lets go within the wait (a dashboard reading, say)', async () => {
+    const server = await fixtureServer()
+    const t = await prepareTarget('embedded', 'held_run', server.url)
+    const holder = await startEmbedded(t.dir!)
+    const released = new Promise((resolve) => setTimeout(resolve, 2000)).then(() => holder.stop())
+    const r = await runCli(['run', '--datasets', 'rates'], { env: t.env })
+    await released
+    expect(r.code).toBe(0)
+    expect(r.stderr).not.toContain('skipped')
+    expect(await t.count('rate_snapshots')).toBe(16)
   })
 
   it('load exits 74 naming the directory, having written nothing', async () => {
