@@ -177,7 +177,21 @@ const SETTINGS = [
     default: '10s',
     docs: {
       meaning:
-        'how long one statement waits for a lock another session holds (a row of `assets`, a table); `run` tries a dataset 3 times, other commands once, then exit 74 "Waited 3 × 10 s for a lock on assets held by another session". A signal ends the wait at once. On a server, `load` makes partitions in transactions of their own, so a bulk load does not hold a table a cron run writes to',
+        'how long one statement waits for a lock another session holds (a row of `assets`, a table); `run` tries a dataset 3 times, other commands once, then exit 74 "Waited 3 × 10 s for a lock on assets held by another session". A signal ends the wait at once. On a server, `load` makes partitions in transactions of their own, so a bulk load does not hold a table a cron run writes to. On the embedded database, also how long `run` waits for the data directory another process holds (the dashboard reading, say) before it skips',
+    },
+  },
+  {
+    variable: 'CRYPTO_ETL_DASHBOARD_TOKEN',
+    // Sent in a cookie and an Authorization header: printable, no spaces or separators; too long to guess.
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._~+/=-]{16,200}$/, 'must be 16 to 200 letters, digits or ._~+/=- (e.g. openssl rand -hex 24)')
+      .optional(),
+    secret: true,
+    docs: {
+      default: 'none (a new one, printed once)',
+      meaning:
+        'the token `dashboard --host <not loopback>` asks for: 16 to 200 characters of `A-Z a-z 0-9 . _ ~ + / = -`, e.g. `openssl rand -hex 24`',
     },
   },
   {

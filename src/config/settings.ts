@@ -70,6 +70,8 @@ export interface Settings {
   dbTimeoutMs?: number
   /** How long one statement may wait for a lock another session holds, in ms, before it is tried again. */
   lockTimeoutMs: number
+  /** The token a dashboard on a non-loopback host asks for; unset: it makes one and prints it once. */
+  dashboardToken?: string
   logFormat: 'text' | 'json'
   verbose: boolean
   quiet: boolean
@@ -171,6 +173,7 @@ export function resolveSettings(
     apiTimeoutMs: parseDuration(s.CRYPTO_ETL_API_TIMEOUT)!,
     dbTimeoutMs: s.CRYPTO_ETL_DB_TIMEOUT === undefined ? undefined : parseDuration(s.CRYPTO_ETL_DB_TIMEOUT),
     lockTimeoutMs: parseDuration(s.CRYPTO_ETL_LOCK_TIMEOUT)!,
+    dashboardToken: s.CRYPTO_ETL_DASHBOARD_TOKEN,
     logFormat: s.CRYPTO_ETL_LOG_FORMAT,
     verbose: Boolean(s.DEBUG),
     quiet: Boolean(flags.quiet),

@@ -247,6 +247,11 @@ function sqlUsageError(error: unknown): unknown {
   return new UsageError(`--sql failed: ${err.message} (SQLSTATE ${err.code}).`)
 }
 
+/** The currencies `--currency` knows (symbols of the newest rates, fiat first), for a picker. */
+export async function currencyChoices(warehouse: Warehouse, limit = 50): Promise<string[]> {
+  return (await knownCurrencies(warehouse.sql, limit)).shown
+}
+
 async function resolveCurrency(
   warehouse: Warehouse,
   currency: string | undefined,

@@ -46,10 +46,15 @@ describe('the npm package', () => {
         'sql/migrations/00001_warehouse.sql',
         'dist/commands/run.js',
         'dist/commands/schedule.js',
+        // The dashboard's page, built: it needs nothing from the network.
+        'dist/web/index.html',
+        'dist/web/app.js',
+        'dist/web/app.css',
+        'sql/migrations/00005_bi_views.sql',
         'package.json',
       ]),
     )
-    expect(paths.filter((p) => /^(src|test|bench|scratch|node_modules)\//.test(p))).toEqual([])
+    expect(paths.filter((p) => /^(src|web|test|bench|scratch|node_modules)\//.test(p))).toEqual([])
     // Only what an installed CLI runs: no source maps, no entry point that needs the dev dependencies (bin/dev.js
     // runs the TypeScript source through tsx), no fixtures of the tests; the licence its package.json names.
     expect(paths.filter((p) => p.endsWith('.map'))).toEqual([])

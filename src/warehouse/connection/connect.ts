@@ -62,6 +62,11 @@ export interface ConnectOptions {
   lockTimeoutMs?: number
   /** When it aborts (a signal), the statements still waiting for their answer are cancelled. Servers only. */
   signal?: AbortSignal
+  /**
+   * Makes every transaction read-only and cuts each statement off after this many ms (`statement_timeout`;
+   * a server enforces it, the embedded database cannot): for readers that must never write (the dashboard).
+   */
+  readOnlyTimeoutMs?: number
 }
 
 /** The default of {@link ConnectOptions.lockTimeoutMs}. */
@@ -238,8 +243,12 @@ interface NoAnswer {
 }
 
 function pinnedClient(sql: Sql, schema: string, location: string, options: ConnectOptions, noAnswer: NoAnswer): Sql {
+  const readOnly: Record<string, string> =
+    options.readOnlyTimeoutMs === undefined
+      ? {}
+      : { transaction_read_only: 'on', statement_timeout: `${options.readOnlyTimeoutMs}ms` }
   return pinSettings(guardTransactions(sql), {
-    settings: pinnedSettings(schema, lockTimeoutOf(options)),
+    settings: { ...pinnedSettings(schema, lockTimeoutOf(options)), ...readOnly },
     cancelOn: options.signal,
     answerTimeoutSeconds: options.answerTimeoutSeconds ?? DEFAULT_ANSWER_TIMEOUT_SECONDS,
     location,

@@ -1,0 +1,93 @@
+/**
+ * Starts `crypto-etl dashboard` from the built CLI, as a user would, and reads the URL it prints; `stop()`
+ * sends SIGTERM and resolves with the exit code and what it wrote.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { rm } from 'node:fs/promises'
+import { BIN, cleanEnv } from './cli.js'
+import { adminConnection } from './inspect.js'
+import { type Seeded, seedWarehouse } from './seed.js'
+import { openTestWarehouse, type Target } from './warehouse.js'
+
+export interface RunningDashboard {
+  /** e.g. `http://127.0.0.1:40123/` (with `?token=` when it printed one). */
+  url: string
+  /** The address without the token. */
+  origin: string
+  child: ChildProcess
+  stdout(): string
+  stderr(): string
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string }>
+}
+
+/** Runs `crypto-etl dashboard --port 0 <args>` with `env`; rejects if it exits or prints no URL in time. */
+export function startDashboard(
+  env: Record<string, string>,
+  args: string[] = [],
+  timeoutMs = 60_000,
+): Promise<RunningDashboard> {
+  const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', ...args], {
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`dashboard printed no URL in ${timeoutMs} ms: ${stdout}${stderr}`))
+    }, timeoutMs)
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`dashboard exited ${code} before serving: ${stdout}${stderr}`))
+    })
+    child.stdout!.on('data', () => {
+      const url = /(http:\/\/\S+)/.exec(stdout)?.[1]
+      if (!url) return
+      clearTimeout(timer)
+      resolve({
+        url,
+        origin: new URL(url).origin,
+        child,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        async stop(signal = 'SIGTERM') {
+          if (child.exitCode === null) child.kill(signal)
+          return { code: await exited, stdout, stderr }
+        },
+      })
+    })
+  })
+}
+
+/** A seeded warehouse for a dashboard test, no connection of this process holding it. */
+export interface SeededTarget {
+  env: Record<string, string>
+  schema: string
+  seeded: Seeded
+  cleanup(): Promise<void>
+}
+
+/** Seeds `target` with the known dataset of seed.ts, its newest observation at `at`, and lets go of it. */
+export async function seedTarget(target: Target, label: string, at: Date): Promise<SeededTarget> {
+  const t = await openTestWarehouse(target, label)
+  const seeded = await seedWarehouse(t.warehouse, at)
+  await t.warehouse.close()
+  return {
+    env: t.env,
+    schema: t.warehouse.schema,
+    seeded,
+    async cleanup() {
+      if (target === 'embedded') {
+        await rm(t.env.CRYPTO_ETL_DATA_DIR!, { recursive: true, force: true })
+        return
+      }
+      const admin = adminConnection()
+      await admin.unsafe(`drop schema if exists "${t.warehouse.schema}" cascade`)
+      await admin.end()
+    },
+  }
+}

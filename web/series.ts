@@ -1,0 +1,85 @@
+/**
+ * Turns the rows of the history endpoint (snapshots and `asset_history` points, oldest first) into the
+ * aligned columns uPlot draws: one x axis in Unix seconds, one series per source. A missing stretch is a
+ * gap, not a line drawn across it: where two neighbours of a source are further apart than its step allows,
+ * a null goes between them (uPlot breaks the line at null, and joins over undefined, which marks the x
+ * values of the other sources).
+ */
+
+export interface HistoryRow {
+  time: string
+  price: string | null
+  source: string
+}
+
+export interface ChartSeries {
+  label: string
+  values: (number | null | undefined)[]
+}
+
+export interface ChartData {
+  /** Unix seconds, ascending. */
+  x: number[]
+  series: ChartSeries[]
+}
+
+/** Length of CoinCap's history intervals in seconds (`history h1`). */
+const INTERVAL_SECONDS: Record<string, number> = {
+  m1: 60,
+  m5: 300,
+  m15: 900,
+  m30: 1800,
+  h1: 3600,
+  h2: 7200,
+  h6: 21_600,
+  h12: 43_200,
+  d1: 86_400,
+}
+
+/** History points sit on a grid: one missing point is a gap. */
+const GRID_SLACK = 1.5
+/** Snapshots come when runs come, a little irregular: a gap is over 2.5 times their usual spacing. */
+const SNAPSHOT_SLACK = 2.5
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+/** The longest spacing of a source's points that is not a gap, in seconds; undefined: no gap can be told. */
+export function maxSpacing(source: string, times: number[]): number | undefined {
+  const interval = /^history (\w+)$/.exec(source)?.[1]
+  if (interval && INTERVAL_SECONDS[interval]) return INTERVAL_SECONDS[interval] * GRID_SLACK
+  const usual = median(times.slice(1).map((t, i) => t - times[i]!))
+  return usual === undefined || usual === 0 ? undefined : usual * SNAPSHOT_SLACK
+}
+
+/** The chart's columns; sources in order of first appearance, `snapshot` first. */
+export function toChartData(rows: readonly HistoryRow[]): ChartData {
+  const bySource = new Map<string, Map<number, number>>([['snapshot', new Map()]])
+  for (const row of rows) {
+    if (row.price === null) continue
+    const points = bySource.get(row.source) ?? new Map<number, number>()
+    points.set(Date.parse(row.time) / 1000, Number(row.price))
+    bySource.set(row.source, points)
+  }
+  // Per source: its points, and a null halfway into each gap.
+  const sources = [...bySource].filter(([, points]) => points.size > 0)
+  const columns = sources.map(([label, points]) => {
+    const times = [...points.keys()].sort((a, b) => a - b)
+    const limit = maxSpacing(label, times)
+    const withGaps = new Map<number, number | null>()
+    times.forEach((t, i) => {
+      const previous = times[i - 1]
+      if (limit !== undefined && previous !== undefined && t - previous > limit) withGaps.set((t + previous) / 2, null)
+      withGaps.set(t, points.get(t)!)
+    })
+    return { label, points: withGaps }
+  })
+  const x = [...new Set(columns.flatMap((c) => [...c.points.keys()]))].sort((a, b) => a - b)
+  return {
+    x,
+    series: columns.map(({ label, points }) => ({ label, values: x.map((t) => points.get(t)) })),
+  }
+}
