@@ -25,13 +25,19 @@ describe('the catalogue matches the migrated warehouse', () => {
     await t?.cleanup()
   })
 
-  it.each(DATASETS)('%s: its columns, their types and its primary key', async (dataset) => {
+  /** The columns of `table` in the test schema, in order, with their types as Postgres spells them. */
+  function storedColumns(table: string) {
     const { sql, schema } = t.warehouse
-    const { table, columns, key, timeColumn } = CATALOGUE[dataset]
-    const stored = await sql<{ name: string; type: string }[]>`
+    return sql<{ name: string; type: string }[]>`
       select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
       where a.attrelid = (quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass
         and a.attnum > 0 and not a.attisdropped order by a.attnum`
+  }
+
+  it.each(DATASETS)('%s: its columns, their types and its primary key', async (dataset) => {
+    const { sql, schema } = t.warehouse
+    const { table, columns, key, timeColumn } = CATALOGUE[dataset]
+    const stored = await storedColumns(table)
     expect(stored).toEqual(columns.map(([name, type]) => ({ name, type: POSTGRES_TYPE[type] })))
     const [pk] = await sql<{ columns: string[] }[]>`
       select array_agg(a.attname order by k.n)::text[] as columns
@@ -49,10 +55,7 @@ describe('the catalogue matches the migrated warehouse', () => {
     async (d) => {
       const { sql, schema } = t.warehouse
       const { table, columns } = (CATALOGUE[d] as DatasetFacts).dimension!
-      const stored = await sql<{ name: string; type: string }[]>`
-      select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
-      where a.attrelid = (quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass
-        and a.attnum > 0 and not a.attisdropped order by a.attnum`
+      const stored = await storedColumns(table)
       expect(stored).toEqual([
         ...columns.map(([name, type]) => ({ name, type: POSTGRES_TYPE[type] })),
         { name: 'first_seen_at', type: 'timestamp with time zone' },
@@ -75,13 +78,25 @@ describe('the catalogue matches the migrated warehouse', () => {
     expect(allowed).toEqual(INTERVALS)
   })
 
-  it("makes partitions of every dataset's table and of no other", async () => {
+  it("makes partitions of every dataset's table, by the catalogue's unit, and of no other", async () => {
     const { sql, schema } = t.warehouse
     const at = new Date('2024-03-05T12:00:00Z')
     for (const dataset of DATASETS) {
+      const { table, partition } = CATALOGUE[dataset]
       const [row] = await sql<{ created: number }[]>`
-        select ${sql(schema)}.ensure_partitions(${schema}, ${CATALOGUE[dataset].table}, ${at}, ${at}) as created`
+        select ${sql(schema)}.ensure_partitions(${schema}, ${table}, ${at}, ${at}) as created`
       expect(row?.created).toBe(1)
+      const parts = await sql<{ name: string; bound: string }[]>`
+        select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound
+        from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        where i.inhparent = (quote_ident(${schema}) || '.' || quote_ident(${table}))::regclass`
+      const [from, to] = partition === 'day' ? ['2024-03-05', '2024-03-06'] : ['2024-03-01', '2024-04-01']
+      expect(parts).toEqual([
+        {
+          name: `${table}_p${from.replaceAll('-', '').slice(0, partition === 'day' ? 8 : 6)}`,
+          bound: `FOR VALUES FROM ('${from} 00:00:00+00') TO ('${to} 00:00:00+00')`,
+        },
+      ])
     }
     await expect(sql`select ${sql(schema)}.ensure_partitions(${schema}, 'etl_runs', ${at}, ${at})`).rejects.toThrow()
   })
