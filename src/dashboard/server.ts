@@ -42,7 +42,8 @@ function statusOf(error: EtlError): number {
 
 function send(req: IncomingMessage, res: ServerResponse, status: number, file: Omit<StaticFile, 'gzipped'>): void {
   const gzip = file.body.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
-  const body = gzip ? ((file as StaticFile).gzipped ?? gzipSync(file.body)) : file.body
+  // The page's files are gzipped once, at their best; an answer at once, at the fastest level (a tenth larger).
+  const body = gzip ? ((file as StaticFile).gzipped ?? gzipSync(file.body, { level: 1 })) : file.body
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     'content-type': file.type,
