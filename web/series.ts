@@ -5,6 +5,8 @@
  * a null goes between them (uPlot breaks the line at null, and joins over undefined, which marks the x
  * values of the other sources).
  */
+// The catalogue imports nothing: bundled into the page, it is the same list of intervals the CLI knows.
+import { INTERVAL_MS, isInterval } from '../src/catalogue/intervals.js'
 
 export interface HistoryRow {
   time: string
@@ -23,19 +25,6 @@ export interface ChartData {
   series: ChartSeries[]
 }
 
-/** Length of CoinCap's history intervals in seconds (`history h1`). */
-const INTERVAL_SECONDS: Record<string, number> = {
-  m1: 60,
-  m5: 300,
-  m15: 900,
-  m30: 1800,
-  h1: 3600,
-  h2: 7200,
-  h6: 21_600,
-  h12: 43_200,
-  d1: 86_400,
-}
-
 /** History points sit on a grid: one missing point is a gap. */
 const GRID_SLACK = 1.5
 /** Snapshots come when runs come, a little irregular: a gap is over 2.5 times their usual spacing. */
@@ -50,7 +39,7 @@ function median(values: number[]): number | undefined {
 /** The longest spacing of a source's points that is not a gap, in seconds; undefined: no gap can be told. */
 export function maxSpacing(source: string, times: number[]): number | undefined {
   const interval = /^history (\w+)$/.exec(source)?.[1]
-  if (interval && INTERVAL_SECONDS[interval]) return INTERVAL_SECONDS[interval] * GRID_SLACK
+  if (interval && isInterval(interval)) return (INTERVAL_MS[interval] / 1000) * GRID_SLACK
   const usual = median(times.slice(1).map((t, i) => t - times[i]!))
   return usual === undefined || usual === 0 ? undefined : usual * SNAPSHOT_SLACK
 }
