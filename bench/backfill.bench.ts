@@ -5,20 +5,18 @@
  * and the peak memory of a range 12 times longer (which must stay flat). The client's real limiter (500
  * requests a minute, 4 at a time) applies: every scenario stays under 500 requests.
  */
-import { spawn } from 'node:child_process'
-import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { startEmbedded } from '../src/warehouse/embedded/embedded.js'
 import { startHistoryServer } from '../test/helpers/history-server.js'
+import { DATABASE_URL, freshEmbedded, measureCli } from './measure.js'
 import type { BenchResult } from './types.js'
 
 /** The old-space limit the long range must run within, to show memory does not grow with the range. */
 const HEAP_CAP_MIB = 48
-const DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 
-interface Measured {
+interface Backfilled {
   rows: number
   historyRequests: number
   credits: number
@@ -28,40 +26,21 @@ interface Measured {
 }
 
 /** Runs `crypto-etl backfill <args> --json` under /usr/bin/time and reads its summary and peak RSS. */
-async function backfill(args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
-  const started = performance.now()
-  // Spawned asynchronously: the history server answers from this process's event loop.
-  const child = spawn(
-    '/usr/bin/time',
-    ['-f', 'peak-kib=%M', process.execPath, 'bin/run.js', 'backfill', ...args, '--json'],
-    {
-      env,
-    },
-  )
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d
-  })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d
-  })
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  const seconds = (performance.now() - started) / 1000
-  if (code !== 0) throw new Error(`crypto-etl backfill ${args.join(' ')} exited ${code}: ${stderr}`)
+async function backfill(args: string[], env: NodeJS.ProcessEnv): Promise<Backfilled> {
+  const { ms, peakKiB, stdout } = await measureCli(['backfill', ...args, '--json'], env)
+  const seconds = ms / 1000
   const result = JSON.parse(stdout)
-  const kib = Number(/peak-kib=(\d+)/.exec(stderr)?.[1])
   return {
     rows: result.rows,
     historyRequests: result.api.historyRequests,
     credits: result.api.credits,
     seconds: Number(seconds.toFixed(2)),
     rowsPerSecond: Math.round(result.rows / seconds),
-    peakMiB: Math.round(kib / 1024),
+    peakMiB: Math.round(peakKiB / 1024),
   }
 }
 
-function metrics(m: Measured, repeat: Measured): BenchResult['metrics'] {
+function metrics(m: Backfilled, repeat: Backfilled): BenchResult['metrics'] {
   return {
     rows: m.rows,
     'history requests': m.historyRequests,
@@ -96,10 +75,7 @@ export async function run(): Promise<BenchResult[]> {
     const serverH1 = await backfill(h1, onServer(schemas[0]!))
     const serverH1Again = await backfill(h1, onServer(schemas[0]!))
 
-    const template = join(dir, 'template')
-    await (await startEmbedded(template)).stop()
-    const embeddedDir = join(dir, 'embedded')
-    await cp(template, embeddedDir, { recursive: true })
+    const embeddedDir = await freshEmbedded(dir, 'embedded')
     const onEmbedded = { ...base, CRYPTO_ETL_DATA_DIR: embeddedDir }
     const embeddedH1 = await backfill(h1, onEmbedded)
     const embeddedH1Again = await backfill(h1, onEmbedded)
@@ -111,7 +87,7 @@ export async function run(): Promise<BenchResult[]> {
     const capped = { ...onServer(schemas[3]!), NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}` }
     const yearCapped = await backfill(m5(365), capped)
     const flat = yearCapped.peakMiB <= month.peakMiB * 1.25
-    const verdict = (m: Measured, again: Measured, expected: number) =>
+    const verdict = (m: Backfilled, again: Backfilled, expected: number) =>
       `every point once (${m.rows} = ${expected}: ${m.rows === expected ? 'met' : 'NOT met'}); ` +
       `repeat asks nothing (${again.historyRequests} requests: ${again.historyRequests === 0 ? 'met' : 'NOT met'})`
     return [

@@ -3,22 +3,16 @@
  * embedded warehouse in a fresh data directory, as installed (from the seed that `npm pack` ships) and by
  * PGlite's own initdb (a checkout), and of reopening it (a second `migrate`, a no-op).
  */
-import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { seedPath, writeSeed } from '../src/warehouse/embedded/embedded-seed.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { measureCli } from './measure.js'
 import type { BenchResult } from './types.js'
 
-function timed(env: NodeJS.ProcessEnv): { s: number; peakMiB: number } {
-  const started = performance.now()
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, 'bin/run.js', 'migrate'], {
-    env,
-    encoding: 'utf8',
-  })
-  if (r.status !== 0) throw new Error(`migrate failed: ${r.stderr}`)
-  const s = (performance.now() - started) / 1000
-  return { s: Number(s.toFixed(2)), peakMiB: Math.round(Number(r.stderr.trim().split('\n').at(-1)) / 1024) }
+async function timed(env: NodeJS.ProcessEnv): Promise<{ s: number; peakMiB: number }> {
+  const { ms, peakKiB } = await measureCli(['migrate'], env)
+  return { s: Number((ms / 1000).toFixed(2)), peakMiB: Math.round(peakKiB / 1024) }
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -29,10 +23,10 @@ export async function run(): Promise<BenchResult[]> {
     delete env.PGHOST
     // As installed: `npm pack` writes the seed into dist/ (removed again below).
     await writeSeed()
-    const create = timed(env)
-    const reopen = [timed(env), timed(env), timed(env)].sort((a, b) => a.s - b.s)[1]!
+    const create = await timed(env)
+    const reopen = [await timed(env), await timed(env), await timed(env)].sort((a, b) => a.s - b.s)[1]!
     await rm(seedPath())
-    const initdb = timed({ ...env, CRYPTO_ETL_DATA_DIR: join(dir, 'initdb') })
+    const initdb = await timed({ ...env, CRYPTO_ETL_DATA_DIR: join(dir, 'initdb') })
     return [
       {
         name: 'embedded database: create + migrate, from the shipped seed',

@@ -4,15 +4,14 @@
  * same primary key, side by side in one run (five alternating rounds, medians compared). Also the peak
  * memory of the load and its re-load (a no-op).
  */
-import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { DATABASE_URL, type Measured, measure, measureCli, median } from './measure.js'
 import type { BenchResult } from './types.js'
 
-const DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const ASSETS = 1000
 const POINTS = 1000
 const START = Date.UTC(2025, 0, 1)
@@ -51,24 +50,10 @@ async function writeFiles(dir: string): Promise<{ landing: string; csv: string }
 
 const ROUNDS = 5
 
-interface Timed {
-  ms: number
-  peakKiB: number
-  out: string
-}
-
 /** The run of median time. */
-function median(runs: Timed[]): Timed {
-  return [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!
-}
-
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timed {
-  const started = performance.now()
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, encoding: 'utf8' })
-  const ms = performance.now() - started
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`)
-  const peakKiB = Number(r.stderr.trim().split('\n').at(-1))
-  return { ms, peakKiB, out: r.stdout }
+function medianRun(runs: Measured[]): Measured {
+  const ms = median(runs.map((r) => r.ms))
+  return runs.find((r) => r.ms === ms)!
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -83,20 +68,22 @@ export async function run(): Promise<BenchResult[]> {
         circulating_supply numeric, run_id bigint, primary key (asset_id, interval, ts))`)
     const env = { ...process.env, DATABASE_URL, CRYPTO_ETL_SCHEMA: schema }
     // Migrate first, so the load's time is the load's.
-    timed(process.execPath, ['bin/run.js', 'migrate'], env)
+    await measureCli(['migrate'], env)
     // Rounds alternate the two sides into emptied tables, each after a checkpoint so neither pays for the
     // other's dirty pages; the medians are compared (a single pair swings from 0.5 to 0.7 on a shared VM).
-    const copies: Timed[] = []
-    const loads: Timed[] = []
+    const copies: Measured[] = []
+    const loads: Measured[] = []
     for (let round = 0; round < ROUNDS; round++) {
       await sql.unsafe(`truncate "${schema}".plain_copy, "${schema}".asset_history; checkpoint`)
-      copies.push(timed('psql', [DATABASE_URL, '-qc', `\\copy "${schema}".plain_copy from '${csv}' with (format csv)`]))
+      copies.push(
+        await measure('psql', [DATABASE_URL, '-qc', `\\copy "${schema}".plain_copy from '${csv}' with (format csv)`]),
+      )
       await sql.unsafe('checkpoint')
-      loads.push(timed(process.execPath, ['bin/run.js', 'load', landing], env))
+      loads.push(await measureCli(['load', landing], env))
     }
-    const copy = median(copies)
-    const load = median(loads)
-    const reload = timed(process.execPath, ['bin/run.js', 'load', landing], env)
+    const copy = medianRun(copies)
+    const load = medianRun(loads)
+    const reload = await measureCli(['load', landing], env)
     const [count] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(schema)}.asset_history`
     if (count?.n !== rows) throw new Error(`expected ${rows} rows, found ${count?.n}`)
     const ratios = loads.map((l, i) => copies[i]!.ms / l.ms)

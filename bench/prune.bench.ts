@@ -10,10 +10,9 @@ import { connectWarehouse, type Sql, type Warehouse } from '../src/warehouse/con
 import { migrate } from '../src/warehouse/migrate.js'
 import { ensurePartitions } from '../src/warehouse/writing/partitions.js'
 import { deleteBatch, listPartitions, tableBytes } from '../src/warehouse/writing/prune.js'
+import { DATABASE_URL, timed } from './measure.js'
 import type { BenchResult } from './types.js'
 
-const DATABASE_URL =
-  process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const EXPIRED = Number(process.env.BENCH_PRUNE_EXPIRED || 10_000_000)
 const ASSETS = 1000
 const RECENT_ASSETS = 100
@@ -75,12 +74,6 @@ async function rowsBefore(sql: Sql, schema: string): Promise<number> {
   const [row] = await sql<{ n: string }[]>`
     select count(*) as n from ${sql(schema)}.asset_snapshots where observed_at < ${CUTOFF}`
   return Number(row?.n)
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const started = performance.now()
-  const value = await fn()
-  return [value, performance.now() - started]
 }
 
 async function benchPrune(): Promise<Record<string, number>> {

@@ -8,10 +8,10 @@ import { runQuery } from '../src/pipeline/query.js'
 import { getStatus } from '../src/pipeline/status.js'
 import type { Warehouse } from '../src/warehouse/connection/connect.js'
 import { migrate } from '../src/warehouse/migrate.js'
+import { DATABASE_URL, median, timed } from './measure.js'
 import type { BenchResult } from './types.js'
 import { ASSETS, DAYS, generate } from './warehouse-17m.js'
 
-const URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const RUNS = 15
 const TARGET_MS = 300
 
@@ -29,19 +29,11 @@ function walk(node: PlanNode, out: PlanNode[] = []): PlanNode[] {
   return out
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+/** The median of `RUNS` warm runs of `fn` (after one to warm up), in ms. */
+async function warmMedian(fn: () => Promise<unknown>): Promise<number> {
   await fn()
   const times: number[] = []
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now()
-    await fn()
-    times.push(performance.now() - started)
-  }
+  for (let i = 0; i < RUNS; i++) times.push((await timed(fn))[1])
   return Math.round(median(times) * 10) / 10
 }
 
@@ -49,7 +41,7 @@ export async function run(): Promise<BenchResult[]> {
   const schema = `bench_query_${Math.random().toString(36).slice(2, 8)}`
   const statements: { text: string; params: unknown[] }[] = []
   let capture = false
-  const sql = postgres(URL, {
+  const sql = postgres(DATABASE_URL, {
     max: 1,
     onnotice: () => {},
     connection: { search_path: schema },
@@ -65,12 +57,12 @@ export async function run(): Promise<BenchResult[]> {
     const [count] = await sql<{ n: number }[]>`select count(*)::float8 as n from asset_snapshots`
     const now = new Date(end.getTime() + 60_000)
 
-    const latestMs = await timed(() => runQuery(warehouse, { report: 'latest', now }))
-    const allMs = await timed(() => runQuery(warehouse, { report: 'latest', limit: ASSETS, now }))
-    const eurMs = await timed(() => runQuery(warehouse, { report: 'latest', currency: 'EUR', now }))
-    const symbolMs = await timed(() => runQuery(warehouse, { report: 'latest', symbols: ['S1', 'S2'], now }))
-    const moversMs = await timed(() => runQuery(warehouse, { report: 'movers', now }))
-    const statusMs = await timed(() => getStatus(warehouse, { now, maxAgeMs: 900_000 }))
+    const latestMs = await warmMedian(() => runQuery(warehouse, { report: 'latest', now }))
+    const allMs = await warmMedian(() => runQuery(warehouse, { report: 'latest', limit: ASSETS, now }))
+    const eurMs = await warmMedian(() => runQuery(warehouse, { report: 'latest', currency: 'EUR', now }))
+    const symbolMs = await warmMedian(() => runQuery(warehouse, { report: 'latest', symbols: ['S1', 'S2'], now }))
+    const moversMs = await warmMedian(() => runQuery(warehouse, { report: 'movers', now }))
+    const statusMs = await warmMedian(() => getStatus(warehouse, { now, maxAgeMs: 900_000 }))
 
     // The plan of each statement `query latest` sends: the newest observed_at, then that observation.
     capture = true

@@ -3,13 +3,12 @@
  * markets (150 pages), into the local Postgres server. The run streams each page into the dataset's
  * transaction, so its peak should stay under the 200 MiB ceiling of a 1M-row load.
  */
-import { spawn } from 'node:child_process'
 import type { ServerResponse } from 'node:http'
 import postgres from 'postgres'
 import { startFixtureServer } from '../src/demo/server.js'
+import { DATABASE_URL, measureCli } from './measure.js'
 import type { BenchResult } from './types.js'
 
-const DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const MARKETS = 300_000
 const CEILING_MIB = 200
 const NOW = Date.UTC(2026, 0, 15, 12)
@@ -43,24 +42,6 @@ function page(res: ServerResponse, url: URL): true {
   return true
 }
 
-/** Runs the CLI under /usr/bin/time (asynchronously: the server answers from this process); peak RSS in KiB. */
-function timedRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; peakKiB: number }> {
-  const started = performance.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M', process.execPath, 'bin/run.js', ...args], { env })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d
-    })
-    child.stdout.resume()
-    child.on('error', reject)
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`run failed (${code}): ${stderr}`))
-      resolve({ ms: performance.now() - started, peakKiB: Number(stderr.trim().split('\n').at(-1)) })
-    })
-  })
-}
-
 export async function run(): Promise<BenchResult[]> {
   const server = await startFixtureServer({
     now: () => NOW,
@@ -76,7 +57,7 @@ export async function run(): Promise<BenchResult[]> {
       DATABASE_URL,
       CRYPTO_ETL_SCHEMA: schema,
     }
-    const { ms, peakKiB } = await timedRun(['run', '--datasets', 'markets', '--quiet'], env)
+    const { ms, peakKiB } = await measureCli(['run', '--datasets', 'markets', '--quiet'], env)
     const [count] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(schema)}.market_snapshots`
     if (count?.n !== MARKETS) throw new Error(`expected ${MARKETS} markets, found ${count?.n}`)
     const peakMiB = Math.round(peakKiB / 1024)

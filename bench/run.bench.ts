@@ -4,22 +4,16 @@
  * local Postgres server and on the embedded database; plus the cold start of `--version`.
  */
 import { execFile } from 'node:child_process'
-import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import postgres from 'postgres'
 import { startFixtureServer } from '../src/demo/server.js'
-import { startEmbedded } from '../src/warehouse/embedded/embedded.js'
+import { DATABASE_URL, freshEmbedded, median } from './measure.js'
 import type { BenchResult } from './types.js'
 
-const DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const RUNS = 7
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
 
 const exec = promisify(execFile)
 
@@ -49,10 +43,7 @@ export async function run(): Promise<BenchResult[]> {
     await time(['migrate'], onServer)
     const serverMs = await medianOf(['run'], onServer)
 
-    const template = join(dir, 'template')
-    await (await startEmbedded(template)).stop()
-    const embeddedDir = join(dir, 'embedded')
-    await cp(template, embeddedDir, { recursive: true })
+    const embeddedDir = await freshEmbedded(dir, 'embedded')
     const onEmbedded = { ...base, CRYPTO_ETL_DATA_DIR: embeddedDir }
     await time(['migrate'], onEmbedded)
     const embeddedMs = await medianOf(['run'], onEmbedded)

@@ -1,47 +1,33 @@
-import { rm } from 'node:fs/promises'
-import postgres from 'postgres'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
-import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { type HistoryServer, type HistorySourceOptions, startHistoryServer } from '../helpers/history-server.js'
-import { warehouseQuery } from '../helpers/inspect.js'
-import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
+import { TARGETS, type Target } from '../helpers/warehouse.js'
 
 const API_KEY = 'e2e-backfill-key-9137'
 const RANGE = ['--from', '2025-01-01', '--to', '2025-04-01']
 const TWO_ASSETS = ['--assets', 'bitcoin,ethereum', '--interval', 'h1']
 const HOURS_90D = 90 * 24
-const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-const cleanups: (() => Promise<unknown>)[] = []
+const scratch = new Scratch()
 let server: HistoryServer | undefined
 
 afterEach(async () => {
   await server?.close()
   server = undefined
 })
-afterAll(async () => {
-  for (const fn of cleanups) await fn()
-  await admin.end()
-})
-
-interface Env {
-  env: Record<string, string>
-  query<T>(text: string): Promise<T[]>
-  count(where?: string): Promise<number>
-}
+afterAll(() => scratch.cleanup())
 
 /** A fresh schema (server) or data directory (embedded) and a generated-history server. */
-async function prepare(target: Target, source: HistorySourceOptions = {}): Promise<Env> {
+async function prepare(target: Target, source: HistorySourceOptions = {}) {
   server = await startHistoryServer(source)
-  const schema = uniqueSchema(`backfill_${target}`)
-  const { env, dir } = await targetEnv(target, schema)
-  Object.assign(env, { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_API_RETRIES: '0' })
-  if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  const query = warehouseQuery(target, admin, schema, env)
-  const count = async (where = 'true') =>
-    Number((await query<{ n: number }>(`select count(*)::int as n from asset_history where ${where}`))[0]?.n)
-  return { env, query, count }
+  const t = await scratch.warehouse(target, `backfill_${target}`, {
+    COINCAP_API_URL: server.url,
+    COINCAP_API_KEY: API_KEY,
+    CRYPTO_ETL_API_RETRIES: '0',
+  })
+  /** The rows of asset_history that match `where`. */
+  const count = (where = 'true') => t.count(`asset_history where ${where}`)
+  return { ...t, count }
 }
 
 const history = () => server!.requests.filter((r) => r.includes('/history'))

@@ -1,29 +1,17 @@
-import { type SpawnSyncOptions, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, relative, sep } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanEnv } from '../helpers/cli.js'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-/** A fresh clone has none of these: npm ci makes node_modules (linked here), prepare makes dist and the manifest. */
-const NOT_IN_A_CLONE = new Set(['node_modules', 'dist', '.git', 'scratch', 'coverage', 'oclif.manifest.json'])
+import { cleanEnv, runSync as run } from '../helpers/cli.js'
+import { copyWorkingTree, ROOT } from '../helpers/working-tree.js'
 
 const work = mkdtempSync(join(tmpdir(), 'crypto-etl-checkout-'))
 afterAll(() => rm(work, { recursive: true, force: true }))
 
-function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 180_000, ...options })
-  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) }
-}
-
 describe('a checkout', () => {
   it('is runnable after npm ci (prepare builds dist and the oclif manifest, kept out of git): the README quick start works', () => {
-    const clone = join(work, 'clone')
-    cpSync(ROOT, clone, { recursive: true, filter: (src) => !NOT_IN_A_CLONE.has(relative(ROOT, src).split(sep)[0]!) })
-    symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'))
+    const clone = copyWorkingTree(join(work, 'clone'))
     // What npm ci runs once node_modules is installed.
     const prepare = run('npm', ['run', 'prepare'], { cwd: clone })
     expect(prepare.status, prepare.stderr).toBe(0)

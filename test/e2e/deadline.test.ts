@@ -3,18 +3,16 @@
  * answering exits 74 in bounded time instead of hanging a cron job. Here the database "stops answering"
  * because another session holds a lock the command's statement waits for.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
 
-const admin = postgres(TEST_DATABASE_URL, { max: 2, onnotice: () => {} })
-const schema = uniqueSchema('deadline')
+const scratch = new Scratch()
+const admin = scratch.admin
+const schema = scratch.schema('deadline')
 const location = (() => {
   const url = new URL(TEST_DATABASE_URL)
   return `${url.hostname}:${url.port || 5432}${url.pathname}`
@@ -32,16 +30,14 @@ const env = () => ({
 
 beforeAll(async () => {
   api = await startFixtureServer()
-  dir = await mkdtemp(join(tmpdir(), 'crypto-etl-deadline-'))
+  dir = await scratch.folder('deadline')
   expect((await runCli(['migrate'], { env: env() })).code).toBe(0)
   const extracted = await runCli(['extract', '--demo', '--output', join(dir, 'snapshot.ndjson')], { env: env() })
   expect(extracted.code).toBe(0)
 })
 afterAll(async () => {
   await api?.close()
-  await rm(dir, { recursive: true, force: true })
-  await admin.unsafe(`drop schema if exists "${schema}" cascade`)
-  await admin.end()
+  await scratch.cleanup()
 })
 
 /** Runs `fn` while another session holds an exclusive lock on `table` of the test's schema. */

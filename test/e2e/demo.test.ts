@@ -3,38 +3,19 @@
  * --demo, and a load of lines written by extract --demo); the embedded database takes it, labelled, so the
  * quick start (`run --demo`, then `query`) works and says the prices are made up.
  */
-import { rm } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
-import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
-import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+import { schemaExists } from '../helpers/inspect.js'
+import { Scratch } from '../helpers/scratch.js'
+import { TARGETS, type Target } from '../helpers/warehouse.js'
 
-const admin = adminConnection()
-const cleanups: (() => Promise<unknown>)[] = []
+const scratch = new Scratch()
+afterAll(() => scratch.cleanup())
 
-afterAll(async () => {
-  for (const fn of cleanups) await fn()
-  await admin.end()
-})
-
-async function prepare(target: Target) {
-  const schema = uniqueSchema(`demo_${target}`)
-  const { env, dir } = await targetEnv(target, schema)
-  if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  const query = warehouseQuery(target, admin, schema, env)
-  const count = async (table: string) =>
-    Number((await query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]?.n)
-  return { env, schema, query, count }
-}
+const prepare = (target: Target) => scratch.warehouse(target, `demo_${target}`)
 
 const DEMO_NOTICE =
   /^warn: demo data \(made-up prices\) from run (\d+) is in this warehouse; remove it: crypto-etl prune --run \1$/m
-
-async function schemaExists(schema: string): Promise<boolean> {
-  const [row] = await admin<{ n: number }[]>`select count(*)::int as n from pg_namespace where nspname = ${schema}`
-  return row!.n === 1
-}
 
 describe('demo data on the server', () => {
   it.each([[['run', '--demo']], [['run', '--demo', '--datasets', 'rates']]])(
@@ -47,7 +28,7 @@ describe('demo data on the server', () => {
         'Error: run --demo brings made-up prices: refused on a Postgres server, where they would mix with real data.',
       )
       expect(r.stderr).toContain('--allow-demo')
-      expect(await schemaExists(t.schema)).toBe(false)
+      expect(await schemaExists(scratch.admin, t.schema)).toBe(false)
     },
   )
 

@@ -1,23 +1,16 @@
 import { readFileSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startEmbedded } from '../../src/warehouse/embedded/embedded.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { copyEmbeddedTemplate, uniqueSchema, WAREHOUSE_TABLES } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
+import { WAREHOUSE_TABLES } from '../helpers/warehouse.js'
 
 const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
-const dirs: string[] = []
-const schemas: string[] = []
-
-afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
-  const sql = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-  for (const schema of schemas) await sql.unsafe(`drop schema if exists "${schema}" cascade`)
-  await sql.end()
-})
+const scratch = new Scratch()
+afterAll(() => scratch.cleanup())
 
 describe('the CLI foundation', () => {
   it('prints its version', async () => {
@@ -27,8 +20,7 @@ describe('the CLI foundation', () => {
   })
 
   it('creates the warehouse in the embedded data directory, and a second migrate is a no-op', async () => {
-    const dir = await copyEmbeddedTemplate()
-    dirs.push(dir)
+    const dir = await scratch.embeddedDir()
     const first = await runCli(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir } })
     expect(first.stderr).toBe(`Warehouse: embedded: ${dir} schema coincap\n`)
     expect(first.code).toBe(0)
@@ -39,8 +31,7 @@ describe('the CLI foundation', () => {
   })
 
   it('creates the warehouse on a server in the schema given by --schema', async () => {
-    const schema = uniqueSchema('cli_migrate')
-    schemas.push(schema)
+    const schema = scratch.schema('cli_migrate')
     const r = await runCli(['migrate', '--database-url', TEST_DATABASE_URL, '--schema', schema])
     expect(r.code).toBe(0)
     const sql = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
@@ -104,8 +95,7 @@ describe('the CLI foundation', () => {
   )
 
   it('exits 74 with a clear message while another process holds the embedded data directory', async () => {
-    const dir = await copyEmbeddedTemplate()
-    dirs.push(dir)
+    const dir = await scratch.embeddedDir()
     const holder = await startEmbedded(dir)
     try {
       const r = await runCli(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir } })

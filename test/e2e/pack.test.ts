@@ -1,24 +1,15 @@
-import { type SpawnSyncOptions, spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, relative, sep } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanEnv } from '../helpers/cli.js'
+import { cleanEnv, runSync as run } from '../helpers/cli.js'
+import { copyWorkingTree, ROOT } from '../helpers/working-tree.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
-/** What the copy of the working tree leaves out: it links node_modules, and prepack makes dist and the manifest. */
-const NOT_COPIED = new Set(['node_modules', 'dist', '.git', 'scratch', 'coverage', 'oclif.manifest.json'])
 
 const work = mkdtempSync(join(tmpdir(), 'crypto-etl-pack-'))
 afterAll(() => rm(work, { recursive: true, force: true }))
-
-function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 180_000, ...options })
-  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) }
-}
 
 interface PackInfo {
   filename: string
@@ -31,9 +22,7 @@ interface PackInfo {
 describe('the npm package', () => {
   it('packs into a small tarball that installs into an empty prefix and answers --version, --help, migrate and run --demo', () => {
     // Pack a copy of the working tree, so the build prepack runs never swaps the dist/ other tests are using.
-    const copy = join(work, 'tree')
-    cpSync(ROOT, copy, { recursive: true, filter: (src) => !NOT_COPIED.has(relative(ROOT, src).split(sep)[0]!) })
-    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
+    const copy = copyWorkingTree(join(work, 'tree'))
     const pack = run('npm', ['pack', '--pack-destination', work, '--json'], { cwd: copy })
     expect(pack.status, pack.stderr).toBe(0)
     // `oclif manifest` (in prepack) prints a line before npm's JSON.

@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { startHistoryServer } from '../helpers/history-server.js'
-import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
+import { warehouseQuery } from '../helpers/inspect.js'
 import { type Pgbouncer, startPgbouncer } from '../helpers/pgbouncer.js'
-import { uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
 
-const admin = adminConnection()
-const schema = uniqueSchema('pooler_lock')
+const scratch = new Scratch()
+const admin = scratch.admin
+const schema = scratch.schema('pooler_lock')
 const query = warehouseQuery('server', admin, schema, {})
 let pgbouncer: Pgbouncer
 let release: () => void = () => {}
@@ -32,8 +33,7 @@ afterAll(async () => {
   release()
   await server?.close()
   await pgbouncer?.stop()
-  await admin.unsafe(`drop schema if exists "${schema}" cascade`)
-  await admin.end()
+  await scratch.cleanup()
 })
 
 const env = () => ({

@@ -3,30 +3,21 @@
  * transaction mode: nothing may depend on a startup parameter (pgbouncer refuses search_path), a
  * session's state, or a prepared statement kept from one transaction to the next.
  */
-import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { type CoreTarget, checkCoreCommands, coreTarget, errorLines } from '../helpers/core-commands.js'
-import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { type HistoryServer, startHistoryServer } from '../helpers/history-server.js'
 import { type Pgbouncer, type PoolMode, startPgbouncer } from '../helpers/pgbouncer.js'
-import { uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
 
 const FIXED_NOW = Date.parse('2026-01-15T12:00:00.000Z')
-const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-const schemas: string[] = []
-
-afterAll(async () => {
-  for (const schema of schemas) await admin.unsafe(`drop schema if exists "${schema}" cascade`)
-  await admin.end()
-})
+const scratch = new Scratch()
+afterAll(() => scratch.cleanup())
 
 /** A fresh schema reached through `pooler`, with the CoinCap-like `api` behind it. */
 function prepare(pooler: Pgbouncer, api: FixtureServer, label: string): CoreTarget {
-  const schema = uniqueSchema(`pooler_${label}`)
-  schemas.push(schema)
-  return coreTarget(admin, pooler.url, schema, api)
+  return coreTarget(scratch.admin, pooler.url, scratch.schema(`pooler_${label}`), api)
 }
 
 describe.each(['session', 'transaction'] as PoolMode[])('through pgbouncer in %s mode', (mode) => {

@@ -4,15 +4,14 @@
  * days and months included), a reporting role reads, and roles missing a privilege get exit 78 naming it
  * and the GRANT that fixes it, before any CoinCap request.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadMigrations, migrationLabel } from '../../src/warehouse/migrate.js'
 import { runCli, ONLY_WAREHOUSE_LINE } from '../helpers/cli.js'
 import { type HistoryServer, startHistoryServer } from '../helpers/history-server.js'
-import { adminConnection } from '../helpers/inspect.js'
+import { schemaExists } from '../helpers/inspect.js'
 import { createRoles, type TestRoles } from '../helpers/roles.js'
+import { Scratch } from '../helpers/scratch.js'
 import { uniqueSchema } from '../helpers/warehouse.js'
 
 const FIRST_DAY = Date.parse('2026-01-14T12:00:00.000Z')
@@ -21,8 +20,9 @@ const API_KEY = 'e2e-privileges-key-5521'
 const KINDS = ['owner', 'app', 'reader', 'dml', 'none'] as const
 type Kind = (typeof KINDS)[number]
 
-const admin = adminConnection()
-const schema = uniqueSchema('privileges')
+const scratch = new Scratch()
+const admin = scratch.admin
+const schema = scratch.schema('privileges')
 let roles: TestRoles<Kind>
 let server: HistoryServer
 let clock = FIRST_DAY
@@ -43,7 +43,7 @@ const stderrLines = (stderr: string) => stderr.trimEnd().split('\n')
 beforeAll(async () => {
   roles = await createRoles(admin, KINDS)
   server = await startHistoryServer({ now: () => clock })
-  folder = await mkdtemp(join(tmpdir(), 'crypto-etl-privileges-'))
+  folder = await scratch.folder('privileges')
   // The PG 15 way for a role that may not create schemas: an administrator makes one for it.
   await admin.unsafe(`create schema "${schema}" authorization "${roles.name.owner}"`)
 })
@@ -51,9 +51,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await admin.unsafe(`drop schema if exists "${schema}" cascade`)
   await roles?.drop()
-  await admin.end()
   await server?.close()
-  await rm(folder, { recursive: true, force: true })
+  await scratch.cleanup()
 })
 
 describe('least-privilege roles on the server', () => {
@@ -192,8 +191,7 @@ describe('least-privilege roles on the server', () => {
       `Error: Role ${none} may not create schema ${other} in database test.`,
       `As an administrator: CREATE SCHEMA ${other} AUTHORIZATION ${none}; (or GRANT CREATE ON DATABASE test TO ${none};)`,
     ])
-    const [made] = await admin`select count(*)::int as n from pg_namespace where nspname = ${other}`
-    expect(made!.n).toBe(0)
+    expect(await schemaExists(admin, other)).toBe(false)
   })
 
   it('a writing command of the app role on a warehouse behind this version says to migrate as the owner', async () => {

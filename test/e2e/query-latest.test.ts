@@ -1,10 +1,8 @@
-import { rm } from 'node:fs/promises'
-import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli, ONLY_WAREHOUSE_LINE } from '../helpers/cli.js'
-import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { TARGETS, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
+import { TARGETS } from '../helpers/warehouse.js'
 
 const T = Date.parse('2026-01-15T12:00:00.000Z')
 const MIN = 60_000
@@ -20,8 +18,7 @@ describe.each(TARGETS)('query latest on the %s database after a run of a few --a
   let server: FixtureServer
   let clock = T
   let env: Record<string, string>
-  const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-  let cleanup: () => Promise<unknown>
+  const scratch = new Scratch()
 
   const cli = async (...args: string[]) => {
     const r = await runCli(args, { env })
@@ -36,21 +33,19 @@ describe.each(TARGETS)('query latest on the %s database after a run of a few --a
 
   beforeAll(async () => {
     server = await startFixtureServer({ now: () => clock })
-    const schema = uniqueSchema(`e2e_latest_${target}`)
-    const made = await targetEnv(target, schema)
-    env = { ...made.env, COINCAP_API_URL: server.url, COINCAP_API_KEY: 'e2e-latest-key', CRYPTO_ETL_API_RETRIES: '1' }
-    cleanup = () =>
-      made.dir
-        ? rm(made.dir, { recursive: true, force: true })
-        : admin.unsafe(`drop schema if exists "${schema}" cascade`)
+    const made = await scratch.warehouse(target, `e2e_latest_${target}`, {
+      COINCAP_API_URL: server.url,
+      COINCAP_API_KEY: 'e2e-latest-key',
+      CRYPTO_ETL_API_RETRIES: '1',
+    })
+    env = made.env
     await cli('run', '--datasets', 'assets')
     clock = T + 5 * MIN
     await cli('run', '--datasets', 'assets', '--assets', 'tron')
   })
   afterAll(async () => {
     await server?.close()
-    await cleanup?.()
-    await admin.end()
+    await scratch.cleanup()
   })
 
   it('lists every asset with its own newest price, not only the one the last run asked for', async () => {

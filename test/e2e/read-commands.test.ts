@@ -4,30 +4,27 @@
  * reads while every writing command is refused with 78 before it asks CoinCap anything.
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { loadMigrations, migrate, migrationLabel } from '../../src/warehouse/migrate.js'
 import { runCli } from '../helpers/cli.js'
-import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
 import { createRoles, type TestRoles } from '../helpers/roles.js'
+import { Scratch } from '../helpers/scratch.js'
 import { seedWarehouse } from '../helpers/seed.js'
-import { openTestWarehouse, TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+import { TARGETS, type Target } from '../helpers/warehouse.js'
 
-const admin = adminConnection()
-const cleanups: (() => Promise<unknown>)[] = []
+const scratch = new Scratch()
+const admin = scratch.admin
 let server: FixtureServer
 
 beforeAll(async () => {
   server = await startFixtureServer()
+  scratch.onCleanup(() => server.close())
 })
-afterAll(async () => {
-  for (const fn of cleanups.reverse()) await fn()
-  await server.close()
-  await admin.end()
-})
+afterAll(() => scratch.cleanup())
 
 const stderrLines = (stderr: string) => stderr.trimEnd().split('\n')
 
@@ -35,49 +32,44 @@ const stderrLines = (stderr: string) => stderr.trimEnd().split('\n')
 const locationOf = (target: Target, env: Record<string, string>) =>
   target === 'server' ? '127.0.0.1:5432/test' : `embedded database in ${env.CRYPTO_ETL_DATA_DIR}`
 
+const readWarehouse = (target: Target, label: string) =>
+  scratch.warehouse(target, label, { COINCAP_API_URL: server.url, COINCAP_API_KEY: 'e2e-read-key-3318' })
+
 /** A seeded warehouse changed by the SQL `change` (made older or newer), closed so the CLI may open it. */
 async function warehouseAt(target: Target, label: string, change: string) {
-  const t = await openTestWarehouse(target, label)
-  // Closed below: a server schema is dropped through the admin connection.
-  cleanups.push(() => (target === 'server' ? admin.unsafe(`drop schema "${t.settings.schema}" cascade`) : t.cleanup()))
-  await seedWarehouse(t.warehouse)
-  await t.warehouse.sql.unsafe(change)
-  const env = { ...t.env, COINCAP_API_URL: server.url, COINCAP_API_KEY: 'e2e-read-key-3318' }
-  const query = warehouseQuery(target, admin, t.settings.schema, t.env)
-  await t.warehouse.close()
-  return { env, schema: t.settings.schema, query }
+  const t = await readWarehouse(target, label)
+  await t.use(async (warehouse) => {
+    await seedWarehouse(warehouse)
+    await warehouse.sql.unsafe(change)
+  })
+  return t
 }
 
 /** A warehouse as the first release left it (only 00001 applied) with one bitcoin snapshot; closed. */
 async function firstReleaseWarehouse(target: Target) {
-  const t = await openTestWarehouse(target, 'read_first_release')
-  cleanups.push(() => (target === 'server' ? admin.unsafe(`drop schema "${t.settings.schema}" cascade`) : t.cleanup()))
-  const { sql, schema } = t.warehouse
-  await migrate(t.warehouse, (await loadMigrations()).slice(0, 1))
-  const at = new Date('2025-11-22T12:00:00Z')
-  await sql`insert into ${sql(schema)}.assets values ('bitcoin', 'BTC', 'Bitcoin', null, '{}', ${at}, ${at})`
-  await sql`select ${sql(schema)}.ensure_partitions(${schema}, 'asset_snapshots', ${at}, ${at})`
-  await sql`insert into ${sql(schema)}.asset_snapshots (asset_id, observed_at, rank, price_usd) values ('bitcoin', ${at}, 1, 80800)`
-  await sql`insert into ${sql(schema)}.etl_runs (command, status, datasets) values ('run', 'ok', '{assets}')`
-  const env = { ...t.env, COINCAP_API_URL: server.url, COINCAP_API_KEY: 'e2e-read-key-3318' }
-  const query = warehouseQuery(target, admin, schema, t.env)
-  await t.warehouse.close()
-  return { env, schema, query }
+  const t = await readWarehouse(target, 'read_first_release')
+  await t.use(async (warehouse) => {
+    const { sql, schema } = warehouse
+    await migrate(warehouse, (await loadMigrations()).slice(0, 1))
+    const at = new Date('2025-11-22T12:00:00Z')
+    await sql`insert into ${sql(schema)}.assets values ('bitcoin', 'BTC', 'Bitcoin', null, '{}', ${at}, ${at})`
+    await sql`select ${sql(schema)}.ensure_partitions(${schema}, 'asset_snapshots', ${at}, ${at})`
+    await sql`insert into ${sql(schema)}.asset_snapshots (asset_id, observed_at, rank, price_usd) values ('bitcoin', ${at}, 1, 80800)`
+    await sql`insert into ${sql(schema)}.etl_runs (command, status, datasets) values ('run', 'ok', '{assets}')`
+  })
+  return t
 }
 
 describe.each(TARGETS)('read commands on the %s database', (target) => {
   it.each([['query'], ['status']])(
     '%s without a warehouse exits 78 saying how to make one, creating nothing',
     async (command) => {
-      const schema = uniqueSchema('read_none')
-      const { env, dir } = await targetEnv(target, schema)
-      if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
+      const { schema, env, query } = await scratch.warehouse(target, 'read_none')
       const r = await runCli([command], { env })
       expect(r.code).toBe(78)
       expect(stderrLines(r.stderr)).toEqual([
         `Error: No crypto-etl warehouse in schema ${schema} on ${locationOf(target, env)}; create one with: crypto-etl migrate`,
       ])
-      const query = warehouseQuery(target, admin, schema, env)
       const [made] = await query<{ n: number }>(
         `select count(*)::int as n from pg_namespace where nspname = '${schema}'`,
       )
@@ -161,12 +153,11 @@ describe('a role whose transactions are read-only (default_transaction_read_only
   let landing: string
 
   beforeAll(async () => {
-    const t = await openTestWarehouse('server', 'read_only_role')
-    cleanups.push(() => t.cleanup())
-    await seedWarehouse(t.warehouse, new Date())
-    schema = t.settings.schema
+    const t = await scratch.warehouse('server', 'read_only_role')
+    await t.use((warehouse) => seedWarehouse(warehouse, new Date()))
+    schema = t.schema
     roles = await createRoles(admin, ['reader'])
-    cleanups.push(() => roles.drop())
+    scratch.onCleanup(() => roles.drop())
     const { reader } = roles.name
     await admin.unsafe(`
       alter role "${reader}" set default_transaction_read_only = on;
@@ -178,8 +169,7 @@ describe('a role whose transactions are read-only (default_transaction_read_only
       COINCAP_API_URL: server.url,
       COINCAP_API_KEY: 'k',
     }
-    const folder = await mkdtemp(join(tmpdir(), 'crypto-etl-read-only-'))
-    cleanups.push(() => rm(folder, { recursive: true, force: true }))
+    const folder = await scratch.folder('read-only')
     landing = join(folder, 'empty.ndjson')
     await writeFile(landing, '')
   })

@@ -3,43 +3,33 @@
  * spent credits in any dataset, 2 for `--assets` ids CoinCap does not know, 3 for a partial run), with
  * `--json` printing the whole result beside the error.
  */
-import { rm } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
+import { startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { startHistoryServer } from '../helpers/history-server.js'
-import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
-import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
+import { TARGETS, type Target } from '../helpers/warehouse.js'
 
 const API_KEY = 'e2e-endings-key-5521'
-const admin = adminConnection()
-const cleanups: (() => Promise<unknown>)[] = []
-
-afterAll(async () => {
-  for (const fn of cleanups) await fn()
-  await admin.end()
-})
+const scratch = new Scratch()
+afterAll(() => scratch.cleanup())
 
 type Intercept = (url: URL, res: ServerResponse) => boolean
 
 /** A fresh schema or data directory, and a CoinCap-like server whose answers `intercept` may replace. */
 async function prepare(target: Target, intercept: Intercept = () => false) {
   const server = await startFixtureServer({ intercept: (_req, res, url) => intercept(url, res) })
-  cleanups.push(() => server.close())
+  scratch.onCleanup(() => server.close())
   return { server, ...(await warehouseFor(target, server)) }
 }
 
-async function warehouseFor(target: Target, server: FixtureServer) {
-  const schema = uniqueSchema(`endings_${target}`)
-  const { env, dir } = await targetEnv(target, schema)
-  Object.assign(env, { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_API_RETRIES: '0' })
-  if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  const query = warehouseQuery(target, admin, schema, env)
-  const count = async (table: string) =>
-    Number((await query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]?.n)
-  return { env, query, count }
+function warehouseFor(target: Target, server: { url: string }) {
+  return scratch.warehouse(target, `endings_${target}`, {
+    COINCAP_API_URL: server.url,
+    COINCAP_API_KEY: API_KEY,
+    CRYPTO_ETL_API_RETRIES: '0',
+  })
 }
 
 function answer(res: ServerResponse, status: number, body: unknown): true {
@@ -162,7 +152,7 @@ describe('run endings on the server, more siblings', () => {
       const server = await startHistoryServer({
         fault: (q) => (q.asset === 'ethereum' ? status : undefined),
       })
-      cleanups.push(() => server.close())
+      scratch.onCleanup(() => server.close())
       const t = await warehouseFor('server', server)
       const r = await runCli(
         [

@@ -3,24 +3,18 @@
  * `abandoned` by the next one, a forced exit after the signal grace records the run interrupted, and a
  * Ctrl-C on `extract | load -` never records a load `ok`.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { rm } from 'node:fs/promises'
+import type { ChildProcess } from 'node:child_process'
+import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startFixtureServer } from '../../src/demo/server.js'
-import postgres from 'postgres'
-import { BIN, cleanEnv, runCli } from '../helpers/cli.js'
+import { runCli, startCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { adminConnection, warehouseQuery } from '../helpers/inspect.js'
-import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
+import { TARGETS, type Target } from '../helpers/warehouse.js'
 
 const API_KEY = 'e2e-lifecycle-key-8830'
-const admin = adminConnection()
-const cleanups: (() => Promise<unknown>)[] = []
-
-afterAll(async () => {
-  for (const fn of cleanups) await fn()
-  await admin.end()
-})
+const scratch = new Scratch()
+afterAll(() => scratch.cleanup())
 
 /** A warehouse and a CoinCap-like server whose `/v3/rates` hangs until `release()` (a run in progress). */
 async function prepare(target: Target) {
@@ -34,21 +28,20 @@ async function prepare(target: Target) {
       return false
     },
   })
-  cleanups.push(async () => {
+  scratch.onCleanup(async () => {
     release()
     await server.close()
   })
-  const schema = uniqueSchema(`life_${target}`)
-  const { env, dir } = await targetEnv(target, schema)
-  Object.assign(env, { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_API_RETRIES: '0' })
-  if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  const query = warehouseQuery(target, admin, schema, env)
+  const t = await scratch.warehouse(target, `life_${target}`, {
+    COINCAP_API_URL: server.url,
+    COINCAP_API_KEY: API_KEY,
+    CRYPTO_ETL_API_RETRIES: '0',
+  })
   const runs = () =>
-    query<{ run_id: number; command: string; status: string; error: string | null }>(
+    t.query<{ run_id: number; command: string; status: string; error: string | null }>(
       'select run_id::int, command, status, error from etl_runs order by run_id',
     )
-  return { env, schema, server, release, query, runs }
+  return { ...t, server, release, runs }
 }
 
 /** Resolves once the server was asked for `path`. */
@@ -109,23 +102,15 @@ describe.each(TARGETS)('run lifecycle on the %s database', (target) => {
   it('never records an ok load when Ctrl-C stops extract | load -', async () => {
     const t = await prepare(target)
     // extract piped into load, as a shell runs it; a Ctrl-C signals both at once.
-    const extract = spawn(process.execPath, [BIN, 'extract'], {
-      env: cleanEnv(t.env),
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-    const load = spawn(process.execPath, [BIN, 'load', '-', '--verbose'], {
-      env: cleanEnv(t.env),
-      stdio: ['pipe', 'ignore', 'pipe'],
-    })
-    extract.stdout.pipe(load.stdin)
-    load.stdin.on('error', () => {})
-    const loadExit = new Promise<number | null>((resolve) => load.on('close', (code) => resolve(code)))
+    const { child: extract } = startCli(['extract'], { env: t.env })
+    const { child: load, done: loaded } = startCli(['load', '-', '--verbose'], { env: t.env, holdStdin: true })
+    extract.stdout!.pipe(load.stdin!)
     await Promise.all([stderrSays(load, 'load started'), asked(t.server, '/v3/rates')])
     // extract has written the assets and exchanges and waits for /rates; load has read them.
     await new Promise((r) => setTimeout(r, 500))
     extract.kill('SIGINT')
     load.kill('SIGINT')
-    expect(await loadExit).toBe(130)
+    expect((await loaded).code).toBe(130)
     expect((await t.runs()).map((run) => [run.command, run.status])).toEqual([['load', 'interrupted']])
     const [row] = await t.query<{ n: number }>('select count(*)::int as n from asset_snapshots')
     expect(row?.n).toBe(0)
@@ -140,7 +125,7 @@ describe('run lifecycle on the server database, forced exit', () => {
     await runCli(['migrate'], { env: t.env })
     // A table held by another session: the run's load waits on it until the signal cancels the wait.
     const blocker = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-    cleanups.push(() => blocker.end())
+    scratch.onCleanup(() => blocker.end())
     let unblock: () => void = () => {}
     const blocking = blocker.begin(async (tx) => {
       await tx.unsafe(`lock table "${t.schema}".asset_snapshots in access exclusive mode`)

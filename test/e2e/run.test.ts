@@ -1,47 +1,24 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import postgres from 'postgres'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
-import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { warehouseQuery } from '../helpers/inspect.js'
-import { TARGETS, type Target, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+import { type CliWarehouse, Scratch } from '../helpers/scratch.js'
+import { TARGETS, type Target } from '../helpers/warehouse.js'
 
 const FIXED_NOW = Date.parse('2026-01-15T12:00:00.000Z')
 const API_KEY = 'e2e-secret-key-4711'
-const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-const cleanups: (() => Promise<unknown>)[] = []
-
-afterAll(async () => {
-  for (const fn of cleanups) await fn()
-  await admin.end()
-})
-
-interface Env {
-  env: Record<string, string>
-  /** Counts rows of a table in the target's schema. */
-  count(table: string): Promise<number>
-  query<T>(text: string): Promise<T[]>
-}
+const scratch = new Scratch()
+afterAll(() => scratch.cleanup())
 
 /** The environment of one test: a fresh schema (server) or data directory (embedded), and a way to look inside. */
-async function prepare(target: Target, server: FixtureServer): Promise<Env> {
-  const schema = uniqueSchema(`run_${target}`)
-  const { env, dir } = await targetEnv(target, schema)
-  Object.assign(env, { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_API_RETRIES: '1' })
-  if (dir) cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  else cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  const query = warehouseQuery(target, admin, schema, env)
-  return {
-    env,
-    query,
-    async count(table) {
-      const rows = await query<{ n: number | string }>(`select count(*)::int as n from ${table}`)
-      return Number(rows.at(-1)?.n)
-    },
-  }
+function prepare(target: Target, server: FixtureServer) {
+  return scratch.warehouse(target, `run_${target}`, {
+    COINCAP_API_URL: server.url,
+    COINCAP_API_KEY: API_KEY,
+    CRYPTO_ETL_API_RETRIES: '1',
+  })
 }
 
 describe.each(TARGETS)('run on the %s database', (target) => {
@@ -131,7 +108,7 @@ describe('run and load on the server', () => {
     const extracted = await runCli(['extract', '--output', file], { env: viaFiles.env })
     expect(extracted.code).toBe(0)
     for (let i = 0; i < 2; i++) expect((await runCli(['load', file], { env: viaFiles.env })).code).toBe(0)
-    const snapshot = (t: Env) =>
+    const snapshot = (t: CliWarehouse) =>
       t.query(`select asset_id, observed_at, price_usd::text from asset_snapshots order by asset_id`)
     expect(await snapshot(viaFiles)).toEqual(await snapshot(viaRun))
     expect(await viaFiles.count('exchange_snapshots')).toBe(14)

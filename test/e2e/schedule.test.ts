@@ -1,36 +1,22 @@
 import { spawnSync } from 'node:child_process'
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseEnvFile } from 'dotenv'
-import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
-import { resolveSettings } from '../../src/config/settings.js'
-import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
 import { BIN, runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { copyEmbeddedTemplate, uniqueSchema } from '../helpers/warehouse.js'
+import { withWarehouse } from '../helpers/inspect.js'
+import { Scratch } from '../helpers/scratch.js'
 
 const CLI = realpathSync(BIN)
-const cleanups: (() => Promise<unknown>)[] = []
-afterAll(async () => {
-  for (const fn of cleanups) await fn()
-})
+const scratch = new Scratch()
+afterAll(() => scratch.cleanup())
 
 /** A home folder of its own, with an env file (mode 600) holding `lines`. */
-function newHome(lines: string[] = []): { home: string; envFile: string; env: Record<string, string | undefined> } {
-  const home = mkdtempSync(join(tmpdir(), 'crypto-etl-schedule-'))
-  cleanups.push(() => rm(home, { recursive: true, force: true }))
+async function newHome(
+  lines: string[] = [],
+): Promise<{ home: string; envFile: string; env: Record<string, string | undefined> }> {
+  const home = await scratch.folder('schedule')
   const envFile = join(home, 'etl.env')
   writeFileSync(envFile, lines.map((l) => `${l}\n`).join(''))
   chmodSync(envFile, 0o600)
@@ -63,23 +49,19 @@ function fakeCrontab(home: string, env: Record<string, string | undefined>) {
 const commandLines = (stdout: string) => stdout.split('\n').filter((l) => l && !l.startsWith('#'))
 
 /** Reads the runs recorded in an embedded data directory. */
-async function embeddedRuns(dataDir: string) {
-  const warehouse = await connectWarehouse(resolveSettings({}, { CRYPTO_ETL_DATA_DIR: dataDir }), {
-    lockWaitMs: 10_000,
-  })
-  try {
-    return await warehouse.sql<{ command: string; status: string; datasets: string[] }[]>`
-      select command, status, datasets from etl_runs order by run_id`
-  } finally {
-    await warehouse.close()
-  }
+function embeddedRuns(dataDir: string) {
+  return withWarehouse(
+    { CRYPTO_ETL_DATA_DIR: dataDir },
+    (warehouse) => warehouse.sql<{ command: string; status: string; datasets: string[] }[]>`
+      select command, status, datasets from etl_runs order by run_id`,
+  )
 }
 
 const hasSystemdAnalyze = !spawnSync('systemd-analyze', ['--version']).error
 
 describe('schedule --format cron', () => {
   it('prints a crontab line with five time fields, absolute node and CLI paths, the env file and a log file', async () => {
-    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const { home, envFile, env } = await newHome(['COINCAP_API_KEY=k-123456'])
     const r = await runCli(['schedule', '--every', '5m', '--env-file', envFile], { env })
     expect(r.code, r.stderr).toBe(0)
     const [line, ...more] = commandLines(r.stdout)
@@ -102,9 +84,8 @@ describe('schedule --format cron', () => {
   })
 
   it("runs the printed command under cron's bare environment, reading the env file and logging to the file", async () => {
-    const dataDir = await copyEmbeddedTemplate()
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
-    const { home, envFile, env } = newHome([`CRYPTO_ETL_DATA_DIR=${dataDir}`])
+    const dataDir = await scratch.embeddedDir()
+    const { home, envFile, env } = await newHome([`CRYPTO_ETL_DATA_DIR=${dataDir}`])
     const r = await runCli(['schedule', '--every', '1h', '--env-file', envFile, '--', '--demo'], { env })
     expect(r.code, r.stderr).toBe(0)
     const logDir = join(home, '.local', 'state', 'crypto-etl')
@@ -122,7 +103,7 @@ describe('schedule --format cron', () => {
   })
 
   it("installs into the user's crontab through crontab, keeping other lines and replacing its own block", async () => {
-    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const { home, envFile, env } = await newHome(['COINCAP_API_KEY=k-123456'])
     const { store, env: withCrontab } = fakeCrontab(home, env)
 
     const first = await runCli(['schedule', '--every', '1h', '--env-file', envFile, '--install'], { env: withCrontab })
@@ -141,7 +122,7 @@ describe('schedule --format cron', () => {
   })
 
   it('refuses a cadence cron cannot run evenly, in one line, exit 2', async () => {
-    const { env } = newHome()
+    const { env } = await newHome()
     const r = await runCli(['schedule', '--every', '7m'], { env })
     expect(r.code).toBe(2)
     expect(r.stderr).toBe('Error: cron cannot run assets,exchanges,rates every 7m evenly; use 6m or 10m.\n')
@@ -149,14 +130,14 @@ describe('schedule --format cron', () => {
   })
 
   it("checks the flags after -- with run's own parser (exit 2)", async () => {
-    const { env } = newHome()
+    const { env } = await newHome()
     const r = await runCli(['schedule', '--every', '5m', '--', '--limt', '5'], { env })
     expect(r.code).toBe(2)
     expect(r.stderr).toBe('Error: After --: Unknown flag --limt. Did you mean --limit?\nSee crypto-etl run --help.\n')
   })
 
   it('refuses an API key after -- without repeating it (exit 2)', async () => {
-    const { env } = newHome()
+    const { env } = await newHome()
     const r = await runCli(['schedule', '--every', '5m', '--', '--api-key', 'sk-live-998877'], { env })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/^Error: --api-key does not belong after --/)
@@ -164,7 +145,7 @@ describe('schedule --format cron', () => {
   })
 
   it('names settings of this shell that cron would not see', async () => {
-    const { envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const { envFile, env } = await newHome(['COINCAP_API_KEY=k-123456'])
     const r = await runCli(['schedule', '--every', '1h', '--env-file', envFile], {
       env: { ...env, CRYPTO_ETL_SCHEMA: 'market' },
     })
@@ -177,7 +158,7 @@ describe('schedule --format cron', () => {
 
 describe('schedule --format systemd', () => {
   it('installs a service and timer per cadence that systemd-analyze accepts', async () => {
-    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const { home, envFile, env } = await newHome(['COINCAP_API_KEY=k-123456'])
     const config = join(home, 'config')
     const r = await runCli(
       [
@@ -211,8 +192,7 @@ describe('schedule --format systemd', () => {
     if (!hasSystemdAnalyze) return
     const calendar = spawnSync('systemd-analyze', ['calendar', ...calendars], { encoding: 'utf8' })
     expect(calendar.status, calendar.stderr).toBe(0)
-    const runtime = mkdtempSync(join(tmpdir(), 'crypto-etl-runtime-'))
-    cleanups.push(() => rm(runtime, { recursive: true, force: true }))
+    const runtime = await scratch.folder('runtime')
     const verify = spawnSync('systemd-analyze', ['verify', '--user', ...names.map((n) => join(unitDir, n))], {
       encoding: 'utf8',
       env: { ...process.env, XDG_RUNTIME_DIR: runtime, HOME: home },
@@ -221,9 +201,8 @@ describe('schedule --format systemd', () => {
   })
 
   it('runs ExecStart with the settings file named in Environment= and nothing else', async () => {
-    const dataDir = await copyEmbeddedTemplate()
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
-    const { home, envFile, env } = newHome([`CRYPTO_ETL_DATA_DIR=${dataDir}`])
+    const dataDir = await scratch.embeddedDir()
+    const { home, envFile, env } = await newHome([`CRYPTO_ETL_DATA_DIR=${dataDir}`])
     const r = await runCli(
       ['schedule', '--format', 'systemd', '--every', '1h', '--env-file', envFile, '--', '--demo'],
       {
@@ -250,13 +229,9 @@ describe('schedule --format systemd', () => {
 
 describe('schedule cost', () => {
   it('prices a cadence from the recent runs of the same datasets in the warehouse', async () => {
-    const schema = uniqueSchema('schedule_cost')
-    const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-    cleanups.push(async () => {
-      await admin.unsafe(`drop schema if exists "${schema}" cascade`)
-      await admin.end()
-    })
-    const { env } = newHome()
+    const schema = scratch.schema('schedule_cost')
+    const admin = scratch.admin
+    const { env } = await newHome()
     const settings = { ...env, DATABASE_URL: TEST_DATABASE_URL, CRYPTO_ETL_SCHEMA: schema }
     expect((await runCli(['migrate'], { env: settings })).code).toBe(0)
     await admin.unsafe(`
@@ -282,7 +257,7 @@ describe('schedule cost', () => {
   })
 
   it('estimates from typical sizes without creating an embedded database', async () => {
-    const { home, env } = newHome()
+    const { home, env } = await newHome()
     const dataDir = join(home, 'no-database-here')
     const r = await runCli(['schedule', '--every', '1d', '--data-dir', dataDir, '--json'], { env })
     expect(r.code, r.stderr).toBe(0)
@@ -302,7 +277,7 @@ describe('schedule and the settings file', () => {
     ['missing', () => {}, 'no such file'],
     ['a folder', (path: string) => mkdirSync(path), 'it is a folder'],
   ])('the printed cron command exits 78 naming a settings file that is %s, as cron runs it', async (_, make, why) => {
-    const { home, env } = newHome()
+    const { home, env } = await newHome()
     const settingsFile = join(home, 'settings.env')
     // Named by the variable: as a flag, Node itself would answer for a missing file (exit 9).
     const r = await runCli(['schedule', '--every', '1h'], { env: { ...env, CRYPTO_ETL_ENV_FILE: settingsFile } })
@@ -318,7 +293,7 @@ describe('schedule and the settings file', () => {
   })
 
   it('the printed systemd service exits 78 naming a missing settings file', async () => {
-    const { home, env } = newHome()
+    const { home, env } = await newHome()
     const missing = join(home, 'missing.env')
     const r = await runCli(['schedule', '--format', 'systemd', '--every', '1h'], {
       env: { ...env, CRYPTO_ETL_ENV_FILE: missing },
@@ -341,7 +316,7 @@ describe('schedule and the settings file', () => {
   it.each(['cron', 'systemd'])(
     '--install (%s) refuses while the settings file is missing or has no key; --init writes a 0600 template',
     async (format) => {
-      const { home, env } = newHome()
+      const { home, env } = await newHome()
       const config = join(home, 'config')
       const { store, env: withCrontab } = fakeCrontab(home, { ...env, XDG_CONFIG_HOME: config })
       const settingsFile = join(config, 'crypto-etl', 'env')
@@ -378,7 +353,7 @@ describe('schedule and the settings file', () => {
   )
 
   it('--install of a --demo schedule needs no key, only the settings file', async () => {
-    const { home, envFile, env } = newHome([])
+    const { home, envFile, env } = await newHome([])
     const { store, env: withCrontab } = fakeCrontab(home, env)
     const r = await runCli(['schedule', '--every', '1h', '--env-file', envFile, '--install', '--', '--demo'], {
       env: withCrontab,
@@ -388,7 +363,7 @@ describe('schedule and the settings file', () => {
   })
 
   it.each(['cron', 'systemd'])('--install (%s) refuses above --budget unless --force (exit 2)', async (format) => {
-    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const { home, envFile, env } = await newHome(['COINCAP_API_KEY=k-123456'])
     const config = join(home, 'config')
     const { store, env: withCrontab } = fakeCrontab(home, { ...env, XDG_CONFIG_HOME: config })
     const install = ['schedule', '--format', format, '--every', '1h', '--env-file', envFile, '--install']
@@ -406,7 +381,7 @@ describe('schedule and the settings file', () => {
   })
 
   it('warns about double runs when cron and systemd timers are both installed, either way round', async () => {
-    const { home, envFile, env } = newHome(['COINCAP_API_KEY=k-123456'])
+    const { home, envFile, env } = await newHome(['COINCAP_API_KEY=k-123456'])
     const config = join(home, 'config')
     const { env: withCrontab } = fakeCrontab(home, { ...env, XDG_CONFIG_HOME: config })
     const install = ['schedule', '--every', '1h', '--env-file', envFile, '--install']

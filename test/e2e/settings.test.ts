@@ -2,43 +2,30 @@
  * The settings file: every command reads `~/.config/crypto-etl/env` (or the file `--env-file` /
  * `CRYPTO_ETL_ENV_FILE` names), in a shell and in cron's bare environment alike.
  */
-import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
-import { BIN, runCli } from '../helpers/cli.js'
+import { BIN, runCli, runProcess } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { uniqueSchema } from '../helpers/warehouse.js'
+import { schemaExists as schemaOnServer } from '../helpers/inspect.js'
+import { Scratch } from '../helpers/scratch.js'
 
 const API_KEY = 'settings-secret-key-5150'
-const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-const cleanups: (() => Promise<unknown>)[] = []
+const scratch = new Scratch()
 let server: FixtureServer
 
 beforeAll(async () => {
   server = await startFixtureServer()
+  scratch.onCleanup(() => server.close())
 })
-afterAll(async () => {
-  await server.close()
-  for (const fn of cleanups) await fn()
-  await admin.end()
-})
+afterAll(() => scratch.cleanup())
 
-/** A fresh schema on the test server, dropped after the file. */
-function freshSchema(label: string): string {
-  const schema = uniqueSchema(label)
-  cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  return schema
-}
+const schemaExists = (schema: string) => schemaOnServer(scratch.admin, schema)
 
 /** A home folder whose settings file (at `config`/crypto-etl/env, default ~/.config) holds `lines`. */
-function homeWithSettings(lines: string[], config = '.config'): string {
-  const home = mkdtempSync(join(tmpdir(), 'crypto-etl-settings-'))
-  cleanups.push(() => rm(home, { recursive: true, force: true }))
+async function homeWithSettings(lines: string[], config = '.config'): Promise<string> {
+  const home = await scratch.folder('settings')
   mkdirSync(join(home, config, 'crypto-etl'), { recursive: true })
   writeFileSync(join(home, config, 'crypto-etl', 'env'), lines.map((l) => `${l}\n`).join(''), { mode: 0o600 })
   return home
@@ -46,32 +33,13 @@ function homeWithSettings(lines: string[], config = '.config'): string {
 
 /** Runs the CLI as cron does: `env -i HOME=...`, nothing else set, node by its absolute path. */
 function underCron(home: string, args: string[], extra: string[] = []) {
-  // Not spawnSync: the CoinCap-like server answers from this process's event loop.
-  const child = spawn('env', ['-i', `HOME=${home}`, ...extra, process.execPath, BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
-
-async function schemaExists(schema: string): Promise<boolean> {
-  const [row] = await admin`select to_regnamespace(${schema}) is not null as present`
-  return Boolean(row?.present)
+  return runProcess('env', ['-i', `HOME=${home}`, ...extra, process.execPath, BIN, ...args], { timeoutMs: 60_000 })
 }
 
 describe('the settings file ~/.config/crypto-etl/env', () => {
   it('is read by every command, in a shell and under cron: status and query show what run loaded', async () => {
-    const schema = freshSchema('settings_file')
-    const home = homeWithSettings([
+    const schema = scratch.schema('settings_file')
+    const home = await homeWithSettings([
       `DATABASE_URL=${TEST_DATABASE_URL}`,
       `CRYPTO_ETL_SCHEMA=${schema}`,
       `COINCAP_API_KEY=${API_KEY}`,
@@ -79,7 +47,7 @@ describe('the settings file ~/.config/crypto-etl/env', () => {
     ])
     const run = await underCron(home, ['run', '--datasets', 'assets,rates'])
     expect(run.code, run.stderr).toBe(0)
-    const [row] = await admin.unsafe(`select count(*)::int as n from "${schema}".asset_snapshots`)
+    const [row] = await scratch.admin.unsafe(`select count(*)::int as n from "${schema}".asset_snapshots`)
     expect(row?.n).toBe(100)
 
     const sql = ['query', '--sql', 'select count(*) as n from asset_snapshots', '--format', 'csv']
@@ -101,8 +69,8 @@ describe('the settings file ~/.config/crypto-etl/env', () => {
   })
 
   it('is found under XDG_CONFIG_HOME when that is set', async () => {
-    const schema = freshSchema('settings_xdg')
-    const home = homeWithSettings([`DATABASE_URL=${TEST_DATABASE_URL}`, `CRYPTO_ETL_SCHEMA=${schema}`], 'xdg')
+    const schema = scratch.schema('settings_xdg')
+    const home = await homeWithSettings([`DATABASE_URL=${TEST_DATABASE_URL}`, `CRYPTO_ETL_SCHEMA=${schema}`], 'xdg')
     const r = await underCron(home, ['migrate'], [`XDG_CONFIG_HOME=${join(home, 'xdg')}`])
     expect(r.code, r.stderr).toBe(0)
     expect(await schemaExists(schema)).toBe(true)
@@ -110,12 +78,12 @@ describe('the settings file ~/.config/crypto-etl/env', () => {
   })
 
   it('ranks below the environment and flags, above the defaults', async () => {
-    const [inFile, inEnv, inFlag] = ['file', 'env', 'flag'].map((w) => freshSchema(`settings_rank_${w}`)) as [
+    const [inFile, inEnv, inFlag] = ['file', 'env', 'flag'].map((w) => scratch.schema(`settings_rank_${w}`)) as [
       string,
       string,
       string,
     ]
-    const home = homeWithSettings([`DATABASE_URL=${TEST_DATABASE_URL}`, `CRYPTO_ETL_SCHEMA=${inFile}`])
+    const home = await homeWithSettings([`DATABASE_URL=${TEST_DATABASE_URL}`, `CRYPTO_ETL_SCHEMA=${inFile}`])
     const byEnv = await runCli(['migrate'], { env: { HOME: home, CRYPTO_ETL_SCHEMA: inEnv } })
     expect(byEnv.code, byEnv.stderr).toBe(0)
     const byFlag = await runCli(['migrate', '--schema', inFlag], { env: { HOME: home, CRYPTO_ETL_SCHEMA: inEnv } })
@@ -125,9 +93,9 @@ describe('the settings file ~/.config/crypto-etl/env', () => {
 
   it('is replaced by the file CRYPTO_ETL_ENV_FILE or --env-file names', async () => {
     const [inDefault, inNamed, inFlagged] = ['default', 'named', 'flagged'].map((w) =>
-      freshSchema(`settings_${w}`),
+      scratch.schema(`settings_${w}`),
     ) as [string, string, string]
-    const home = homeWithSettings([`DATABASE_URL=${TEST_DATABASE_URL}`, `CRYPTO_ETL_SCHEMA=${inDefault}`])
+    const home = await homeWithSettings([`DATABASE_URL=${TEST_DATABASE_URL}`, `CRYPTO_ETL_SCHEMA=${inDefault}`])
     const named = join(home, 'named.env')
     writeFileSync(named, `DATABASE_URL=${TEST_DATABASE_URL}\nCRYPTO_ETL_SCHEMA=${inNamed}\n`)
     const flagged = join(home, 'flagged.env')
@@ -142,8 +110,7 @@ describe('a settings file that cannot be read', () => {
   it.each([['run'], ['status'], ['query'], ['migrate'], ['load', '-'], ['backfill', '--assets', 'bitcoin']])(
     '%s exits 78 with one line naming a missing CRYPTO_ETL_ENV_FILE',
     async (...args) => {
-      const home = mkdtempSync(join(tmpdir(), 'crypto-etl-settings-'))
-      cleanups.push(() => rm(home, { recursive: true, force: true }))
+      const home = await scratch.folder('settings')
       const missing = join(home, 'missing.env')
       const r = await underCron(home, args, [`CRYPTO_ETL_ENV_FILE=${missing}`])
       expect(r.code).toBe(78)
@@ -157,8 +124,7 @@ describe('a settings file that cannot be read', () => {
   )
 
   it('exits 78 naming a default settings file that is not a readable file', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'crypto-etl-settings-'))
-    cleanups.push(() => rm(home, { recursive: true, force: true }))
+    const home = await scratch.folder('settings')
     const path = join(home, '.config', 'crypto-etl', 'env')
     mkdirSync(path, { recursive: true })
     const r = await underCron(home, ['status'])
@@ -167,7 +133,7 @@ describe('a settings file that cannot be read', () => {
   })
 
   it('exits 78 naming the setting when the default settings file holds an invalid one', async () => {
-    const home = homeWithSettings(['CRYPTO_ETL_SCHEMA=Not-Valid'])
+    const home = await homeWithSettings(['CRYPTO_ETL_SCHEMA=Not-Valid'])
     const r = await underCron(home, ['query'])
     expect(r.code).toBe(78)
     expect(r.stderr.split('\n')[0]).toBe(
@@ -185,9 +151,8 @@ describe('PGUSER or PGDATABASE without PGHOST', () => {
     // The user is then the system's, as with psql (root here, which the test server knows).
     ['PGDATABASE and PGPORT', { PGDATABASE: database, PGPORT: '5432' }],
   ])('%s reach the server on its default Unix socket, as libpq does, not the embedded database', async (_, pg) => {
-    const schema = freshSchema('settings_socket')
-    const home = mkdtempSync(join(tmpdir(), 'crypto-etl-settings-'))
-    cleanups.push(() => rm(home, { recursive: true, force: true }))
+    const schema = scratch.schema('settings_socket')
+    const home = await scratch.folder('settings')
     const env = { HOME: home, CRYPTO_ETL_SCHEMA: schema, ...pg }
     const migrate = await runCli(['migrate'], { env })
     expect(migrate.code, migrate.stderr).toBe(0)

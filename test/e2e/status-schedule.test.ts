@@ -1,21 +1,13 @@
-import { mkdtempSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import postgres from 'postgres'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli, ONLY_WAREHOUSE_LINE } from '../helpers/cli.js'
-import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { TARGETS, targetEnv, uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
+import { TARGETS } from '../helpers/warehouse.js'
 
 const HOUR = 3_600_000
-const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-const cleanups: (() => Promise<unknown>)[] = []
-afterAll(async () => {
-  for (const cleanup of cleanups) await cleanup()
-  await admin.end()
-})
+const scratch = new Scratch()
+afterAll(() => scratch.cleanup())
 
 describe.each(TARGETS)(
   'status --max-age on the %s database judges the runs of the schedule, not ad-hoc ones',
@@ -27,19 +19,12 @@ describe.each(TARGETS)(
     beforeEach(async () => {
       clock = Date.now()
       server = await startFixtureServer({ now: () => clock })
-      const schema = uniqueSchema('e2e_status_schedule')
-      const made = await targetEnv(target, schema)
-      cleanups.push(() =>
-        made.dir
-          ? rm(made.dir, { recursive: true, force: true })
-          : admin.unsafe(`drop schema if exists "${schema}" cascade`),
-      )
-      env = {
-        ...made.env,
+      const made = await scratch.warehouse(target, 'e2e_status_schedule', {
         COINCAP_API_URL: server.url,
         COINCAP_API_KEY: 'e2e-status-key',
         CRYPTO_ETL_API_RETRIES: '1',
-      }
+      })
+      env = made.env
     })
     afterEach(async () => {
       await server.close()
@@ -56,7 +41,7 @@ describe.each(TARGETS)(
       expect((await cli('run', '--datasets', 'assets,rates', '--scheduled')).code).toBe(0)
       // The day's ad-hoc work: markets once, an hour-old landing file loaded, a run with a rejected key.
       expect((await loadedAgo(HOUR, 'run', '--datasets', 'markets')).code).toBe(0)
-      const file = join(mkdtempSync(join(tmpdir(), 'crypto-etl-status-')), 'exchanges.jsonl')
+      const file = join(await scratch.folder('status'), 'exchanges.jsonl')
       expect((await loadedAgo(HOUR, 'extract', '--datasets', 'exchanges', '--output', file)).code).toBe(0)
       expect((await cli('load', file)).code).toBe(0)
       const failed = await runCli(['run', '--datasets', 'exchanges'], {

@@ -2,31 +2,24 @@
  * Every command that reads or writes the warehouse names it: one `Warehouse: ...` line on stderr for people,
  * `target` in `--json` (password never shown), on the Postgres server and on the embedded database.
  */
-import { mkdtempSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
-import { copyEmbeddedTemplate, TARGETS, type Target, uniqueSchema } from '../helpers/warehouse.js'
+import { Scratch } from '../helpers/scratch.js'
+import { TARGETS, type Target } from '../helpers/warehouse.js'
 
 const API_KEY = 'target-secret-key-8086'
 const PASSWORD = 'target-db-password-2718'
-const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
-const cleanups: (() => Promise<unknown>)[] = []
+const scratch = new Scratch()
 let server: FixtureServer
 
 beforeAll(async () => {
   server = await startFixtureServer()
+  scratch.onCleanup(() => server.close())
 })
-afterAll(async () => {
-  await server.close()
-  for (const fn of cleanups) await fn()
-  await admin.end()
-})
+afterAll(() => scratch.cleanup())
 
 interface Setup {
   env: Record<string, string>
@@ -37,26 +30,25 @@ interface Setup {
 
 /** The server with a password in its URL (trust auth ignores it), or an embedded data directory under HOME. */
 async function setup(target: Target): Promise<Setup> {
-  const schema = uniqueSchema(`target_${target}`)
-  const common = { COINCAP_API_URL: server.url, COINCAP_API_KEY: API_KEY, CRYPTO_ETL_SCHEMA: schema }
+  const { schema, env, dir } = await scratch.warehouse(target, `target_${target}`, {
+    COINCAP_API_URL: server.url,
+    COINCAP_API_KEY: API_KEY,
+  })
   if (target === 'server') {
-    cleanups.push(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
     const url = new URL(TEST_DATABASE_URL)
     url.password = PASSWORD
     const named = `postgres://${url.username}@${url.hostname}:${url.port || 5432}${url.pathname} schema ${schema}`
-    return { env: { ...common, DATABASE_URL: url.href }, line: `Warehouse: ${named}`, target: named }
+    return { env: { ...env, DATABASE_URL: url.href }, line: `Warehouse: ${named}`, target: named }
   }
-  const dir = await copyEmbeddedTemplate()
-  cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  const home = dirname(dir)
+  const home = dirname(dir!)
   return {
-    env: { ...common, CRYPTO_ETL_DATA_DIR: dir, HOME: home },
-    line: `Warehouse: embedded: ~/${dir.slice(home.length + 1)} schema ${schema}`,
+    env: { ...env, HOME: home },
+    line: `Warehouse: embedded: ~/${dir!.slice(home.length + 1)} schema ${schema}`,
     target: `embedded: ${dir} schema ${schema}`,
   }
 }
 
-const landing = () => join(mkdtempSync(join(tmpdir(), 'crypto-etl-target-')), 'snapshot.ndjson')
+const landing = async () => join(await scratch.folder('target'), 'snapshot.ndjson')
 
 describe.each(TARGETS)('on the %s database', (target) => {
   let t: Setup
@@ -77,7 +69,7 @@ describe.each(TARGETS)('on the %s database', (target) => {
 
   it.each(commands)('%s names the warehouse on stderr, and in --json as target', async (_, args) => {
     if (!file) {
-      file = landing()
+      file = await landing()
       const extract = await runCli(['extract', '--datasets', 'exchanges', '--output', file], { env: t.env })
       expect(extract.code, extract.stderr).toBe(0)
       expect(extract.stderr).not.toContain('Warehouse:')

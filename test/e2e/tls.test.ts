@@ -11,6 +11,7 @@ import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
 import { startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
+import { withWarehouse } from '../helpers/inspect.js'
 import { startTlsCluster, type TlsCluster } from '../helpers/tls-cluster.js'
 
 const PORT = 5450
@@ -27,16 +28,13 @@ function url(host: string, params: Record<string, string> = {}, user = 'postgres
 }
 
 /** Connects as the CLI would and says who it is and whether the session is encrypted. */
-async function session(env: Record<string, string>): Promise<{ user: string; ssl: boolean; app: string }> {
-  const warehouse = await connectWarehouse(resolveSettings({}, env))
-  try {
+function session(env: Record<string, string>): Promise<{ user: string; ssl: boolean; app: string }> {
+  return withWarehouse(env, async (warehouse) => {
     const [row] = await warehouse.sql<{ user: string; ssl: boolean; app: string }[]>`
       select current_user as user, s.ssl, current_setting('application_name') as app
       from pg_stat_ssl s where s.pid = pg_backend_pid()`
     return row!
-  } finally {
-    await warehouse.close()
-  }
+  })
 }
 
 /** The exit code, message and hint a failed connection ends with. */

@@ -1,58 +1,46 @@
 /**
  * Shared pieces of the fault drills (test/e2e/drills): a target database the spawned CLI and the test both
- * see, a way to run the CLI as another user, landing files generated on disk, and the checks every drill
+ * see, landing files generated on disk, and the checks every drill
  * makes of a failure (exit code, one or two lines, no stack trace).
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import postgres from 'postgres'
+import { readFile } from 'node:fs/promises'
+import type postgres from 'postgres'
 import { expect } from 'vitest'
-import { resolveSettings } from '../../src/config/settings.js'
-import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
 import { migrate } from '../../src/warehouse/migrate.js'
 import { ensurePartitions } from '../../src/warehouse/writing/partitions.js'
-import { BIN, type CliResult, cleanEnv, runCli } from './cli.js'
+import { type CliResult, runCli } from './cli.js'
 import { TEST_DATABASE_URL } from './env.js'
-import { type Target, targetEnv, uniqueSchema } from './warehouse.js'
+import { type CliWarehouse, Scratch } from './scratch.js'
+import type { Target } from './warehouse.js'
 
 /** The API key every drill sends: long and unusual, so a leak is found by a plain substring search. */
 export const DRILL_KEY = 'drill-key-Zq81xVw6-never-print-me'
 /** The answers' envelope time of every drill (a fixed instant: exact rows per observation). */
 export const DRILL_NOW = Date.parse('2026-01-15T12:00:00.000Z')
 
-const admin = postgres(TEST_DATABASE_URL, { max: 2, onnotice: () => {} })
-const cleanups: (() => Promise<unknown>)[] = []
+const scratch = new Scratch()
 
 /** Undoes what the drills of a file made (schemas, folders, mounts); call it in `afterAll`. */
 export async function cleanupDrills(): Promise<void> {
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {})
-  await admin.end()
+  await scratch.cleanup()
 }
 
 /** Registers work for {@link cleanupDrills}. */
 export function onCleanup(fn: () => Promise<unknown>): void {
-  cleanups.push(fn)
+  scratch.onCleanup(fn)
 }
 
 /** The superuser connection to the test server, for looking at and killing the drill's backends. */
 export function adminSql(): postgres.Sql {
-  return admin
+  return scratch.admin
 }
 
 /** A target database for one drill, as the CLI sees it (`env`) and as the test looks inside it. */
-export interface DrillTarget {
-  target: Target
-  schema: string
-  env: Record<string, string>
-  /** The embedded data directory (embedded target only). */
-  dir?: string
+export interface DrillTarget extends CliWarehouse {
   /** The `application_name` of the CLI's server connections: only this drill's backends carry it. */
   appName: string
-  query<T>(text: string): Promise<T[]>
-  count(table: string): Promise<number>
 }
 
 /**
@@ -61,32 +49,14 @@ export interface DrillTarget {
  * CLI's own backends without touching anyone else's on the shared server.
  */
 export async function prepareTarget(target: Target, label: string, apiUrl?: string): Promise<DrillTarget> {
-  const schema = uniqueSchema(`drill_${label}`)
-  const appName = `drill_${schema}`
-  const { env, dir } = await targetEnv(target, schema)
-  if (target === 'server') env.DATABASE_URL = `${TEST_DATABASE_URL}?application_name=${appName}`
-  Object.assign(env, { COINCAP_API_KEY: DRILL_KEY, CRYPTO_ETL_API_RETRIES: '0' })
-  if (apiUrl) env.COINCAP_API_URL = apiUrl
-  if (dir) onCleanup(() => rm(dir, { recursive: true, force: true }))
-  else onCleanup(() => admin.unsafe(`drop schema if exists "${schema}" cascade`))
-  const query = async <T>(text: string): Promise<T[]> => {
-    if (target === 'server') {
-      return (await admin.begin(async (tx) => {
-        await tx.unsafe(`set local search_path to "${schema}"`)
-        return tx.unsafe(text)
-      })) as unknown as T[]
-    }
-    // The embedded database opens in one process at a time: open it between CLI runs, then let go.
-    const warehouse = await connectWarehouse(resolveSettings({}, env), { lockWaitMs: 15_000 })
-    try {
-      return (await warehouse.sql.unsafe(text)) as unknown as T[]
-    } finally {
-      await warehouse.close()
-    }
-  }
-  const count = async (table: string) =>
-    Number((await query<{ n: number }>(`select count(*)::int as n from ${table}`)).at(-1)?.n)
-  return { target, schema, env, dir, appName, query, count }
+  const t = await scratch.warehouse(target, `drill_${label}`, {
+    COINCAP_API_KEY: DRILL_KEY,
+    CRYPTO_ETL_API_RETRIES: '0',
+    ...(apiUrl ? { COINCAP_API_URL: apiUrl } : {}),
+  })
+  const appName = `drill_${t.schema}`
+  if (target === 'server') t.env.DATABASE_URL = `${TEST_DATABASE_URL}?application_name=${appName}`
+  return { ...t, appName }
 }
 
 /**
@@ -142,51 +112,12 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   throw new Error(`condition not met within ${timeoutMs} ms`)
 }
 
-export interface SpawnOptions {
-  env?: Record<string, string | undefined>
-  timeoutMs?: number
-  /** Run the CLI as this user (the test runs as root, which ignores file permissions). */
-  user?: { uid: number; gid: number }
-  onSpawn?: (child: ChildProcess) => void
-}
-
-/** Like `runCli`, but can drop privileges for the child: its HOME then belongs to that user. */
-export async function runCliAs(args: string[], options: SpawnOptions = {}): Promise<CliResult> {
-  const env = cleanEnv(options.env)
-  if (options.user && env.HOME) await chown(env.HOME, options.user.uid, options.user.gid)
-  const started = performance.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.user ?? {}),
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started })
-    })
-    options.onSpawn?.(child)
-  })
-}
-
 /** The `nobody` user, to run the CLI without root's disregard for permissions. */
 export const NOBODY = { uid: 65534, gid: 65534 }
 
 /** A temporary folder removed by {@link cleanupDrills}. */
-export async function tempDir(label: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `crypto-etl-drill-${label}-`))
-  onCleanup(() => rm(dir, { recursive: true, force: true }))
-  return dir
+export function tempDir(label: string): Promise<string> {
+  return scratch.folder(`drill-${label}`)
 }
 
 const HOUR = 3_600_000
@@ -218,7 +149,7 @@ export async function fixture(name: string): Promise<{ data: Record<string, unkn
 
 /** Terminates every server backend of this drill's CLI (by its application_name); returns how many. */
 export async function terminateBackends(appName: string, where = 'true'): Promise<number> {
-  const rows = await admin.unsafe(
+  const rows = await scratch.admin.unsafe(
     `select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1 and (${where})`,
     [appName],
   )
@@ -249,17 +180,14 @@ export function sigtermOn(marker: string): (child: ChildProcess) => void {
  * partition a day, 24 rows in each whole day.
  */
 async function seedSnapshots(t: DrillTarget): Promise<void> {
-  const warehouse = await connectWarehouse(resolveSettings({}, t.env), { lockWaitMs: 15_000 })
-  try {
+  await t.use(async (warehouse) => {
     await migrate(warehouse)
     const start = new Date(Math.floor(Date.now() / DAY) * DAY - DAYS * DAY)
     await ensurePartitions(warehouse.sql, t.schema, 'asset_snapshots', start, new Date())
     await warehouse.sql`
       insert into asset_snapshots (asset_id, observed_at, price_usd)
       select 'bitcoin', g, 1 from generate_series(${start}::timestamptz + interval '30 minutes', now(), interval '1 hour') g`
-  } finally {
-    await warehouse.close()
-  }
+  })
 }
 
 /**

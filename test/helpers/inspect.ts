@@ -4,13 +4,13 @@
  */
 import postgres from 'postgres'
 import { resolveSettings } from '../../src/config/settings.js'
-import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
+import { connectWarehouse, type Warehouse } from '../../src/warehouse/connection/connect.js'
 import { TEST_DATABASE_URL } from './env.js'
 import type { Target } from './warehouse.js'
 
-/** The admin connection to the test server; end it in `afterAll`. */
+/** The admin connection to the test server (two sessions: one may hold a lock while the other looks). */
 export function adminConnection(): postgres.Sql {
-  return postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} })
+  return postgres(TEST_DATABASE_URL, { max: 2, onnotice: () => {} })
 }
 
 /** A function running one SQL text in the target's schema and returning its rows. */
@@ -27,11 +27,29 @@ export function warehouseQuery(
         return tx.unsafe(text)
       })) as unknown as T[]
     }
-    const warehouse = await connectWarehouse(resolveSettings({}, env), { lockWaitMs: 10_000 })
-    try {
-      return (await warehouse.sql.unsafe(text)) as unknown as T[]
-    } finally {
-      await warehouse.close()
-    }
+    return withWarehouse(env, async (warehouse) => (await warehouse.sql.unsafe(text)) as unknown as T[])
   }
+}
+
+/**
+ * Opens the warehouse `env` points at in this process, runs `fn` and lets go: the embedded database opens in
+ * one process at a time, so between CLI runs only (a CLI that just exited may hold it a moment longer).
+ */
+export async function withWarehouse<T>(
+  env: Record<string, string>,
+  fn: (warehouse: Warehouse) => Promise<T>,
+): Promise<T> {
+  const warehouse = await connectWarehouse(resolveSettings({}, env), { lockWaitMs: 15_000 })
+  try {
+    return await fn(warehouse)
+  } finally {
+    await warehouse.close()
+  }
+}
+
+/** Whether `schema` exists on the server `sql` is connected to. */
+export async function schemaExists(sql: postgres.Sql, schema: string): Promise<boolean> {
+  const rows = await sql<{ present: boolean }[]>`
+    select exists (select from pg_namespace where nspname = ${schema}) as present`
+  return rows[0]!.present
 }

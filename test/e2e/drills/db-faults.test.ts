@@ -19,7 +19,6 @@ import {
   NOBODY,
   onCleanup,
   prepareTarget,
-  runCliAs,
   tempDir,
   terminateBackends,
   waitFor,
@@ -154,7 +153,7 @@ describe('the embedded data directory cannot be written', () => {
     const dir = await copyEmbeddedTemplate()
     onCleanup(() => rm(dir, { recursive: true, force: true }))
     await chmod(dir, 0o555)
-    const r = await runCliAs(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir }, user })
+    const r = await runCli(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir }, user })
     await chmod(dir, 0o755)
     const [line] = expectCleanFailure(r, 74)
     expect(line).toContain(dir)
@@ -165,7 +164,7 @@ describe('the embedded data directory cannot be written', () => {
     const parent = await tempDir('ro_parent')
     await chmod(parent, 0o555)
     const dir = join(parent, 'crypto-etl')
-    const r = await runCliAs(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir }, user })
+    const r = await runCli(['migrate'], { env: { CRYPTO_ETL_DATA_DIR: dir }, user })
     expect(expectCleanFailure(r, 74)).toEqual([
       `Error: Cannot create the data directory ${dir}: EACCES.`,
       'Choose a writable --data-dir / CRYPTO_ETL_DATA_DIR.',

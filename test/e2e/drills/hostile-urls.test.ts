@@ -16,6 +16,7 @@ import {
   expectCleanFailure,
   prepareTarget,
 } from '../../helpers/drills.js'
+import { schemaExists } from '../../helpers/inspect.js'
 
 /** A TCP listener of this drill (ports 5480-5489): forwards to the test server, or only counts connections. */
 interface Listener {
@@ -58,11 +59,6 @@ afterAll(async () => {
   await cleanupDrills()
 })
 
-async function schemaExists(schema: string): Promise<boolean> {
-  const [row] = await adminSql()`select to_regnamespace(${schema}) is not null as present`
-  return row!.present
-}
-
 describe('hosts as libpq takes them', () => {
   it.each([
     ['an IPv6 URL', { DATABASE_URL: 'postgres://postgres@[::1]:5480/test' }],
@@ -74,7 +70,7 @@ describe('hosts as libpq takes them', () => {
     const r = await runCli(['migrate'], { env: { ...t.env, DATABASE_URL: undefined, ...env } })
     expect(r.code, r.stderr).toBe(0)
     expect(ipv6.connections).toBeGreaterThan(before)
-    expect(await schemaExists(t.schema)).toBe(true)
+    expect(await schemaExists(adminSql(), t.schema)).toBe(true)
   })
 
   it.each([
@@ -89,7 +85,7 @@ describe('hosts as libpq takes them', () => {
     const t = await prepareTarget('server', 'socket')
     const r = await runCli(['migrate', '--json'], { env: { ...t.env, DATABASE_URL: undefined, ...env } })
     expect(r.code, r.stderr).toBe(0)
-    expect(await schemaExists(t.schema)).toBe(true)
+    expect(await schemaExists(adminSql(), t.schema)).toBe(true)
   })
 })
 

@@ -4,11 +4,11 @@
  * from a stdin that never closes. Each exits 143 within a second of SIGTERM, one error line, the load
  * recorded `interrupted` once it had started.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BIN, type CliResult, cleanEnv } from '../../helpers/cli.js'
+import { type CliResult, startCli } from '../../helpers/cli.js'
 import {
   cleanupDrills,
   type DrillTarget,
@@ -20,27 +20,16 @@ import {
 
 afterAll(cleanupDrills)
 
-/** Starts `crypto-etl load <file>` with stdin kept open; resolves when it exits. */
+/** Starts `crypto-etl load <file>` with stdin kept open; resolves when it exits, with the time since its signal. */
 function startLoad(
   t: DrillTarget,
   file: string,
 ): { child: ChildProcess; done: Promise<CliResult & { sinceSignal: number }> } {
-  const child = spawn(process.execPath, [BIN, 'load', file], { env: cleanEnv(t.env), stdio: 'pipe' })
-  let stdout = ''
-  let stderr = ''
+  const { child, done } = startCli(['load', file], { env: t.env, holdStdin: true })
   let signalled = 0
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   const kill = child.kill.bind(child)
   child.kill = (signal?: NodeJS.Signals | number) => ((signalled = performance.now()), kill(signal))
-  const timer = setTimeout(() => kill('SIGKILL'), 30_000)
-  const done = new Promise<CliResult & { sinceSignal: number }>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr, ms: 0, sinceSignal: performance.now() - signalled })
-    }),
-  )
-  return { child, done }
+  return { child, done: done.then((r) => ({ ...r, sinceSignal: performance.now() - signalled })) }
 }
 
 async function fifo(label: string): Promise<string> {

@@ -6,13 +6,13 @@
  * has one connection in one process, so no other session can hold a lock there (a second process waits
  * for the data directory instead: db-faults.test.ts).
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../../src/demo/server.js'
-import { BIN, type CliResult, cleanEnv, runCli } from '../../helpers/cli.js'
+import { type CliResult, runCli, startCli } from '../../helpers/cli.js'
 import {
   adminSql,
   cleanupDrills,
@@ -150,10 +150,7 @@ describe('a signal while waiting on a lock', () => {
     t.env.CRYPTO_ETL_LOCK_TIMEOUT = '60s'
     const held = await holdLock(t, 'select * from assets where asset_id = $$bitcoin$$ for update')
     try {
-      const child = spawn(process.execPath, [BIN, 'run', '--datasets', 'assets'], { env: cleanEnv(t.env) })
-      let stderr = ''
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-      const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+      const { child, done } = startCli(['run', '--datasets', 'assets'], { env: t.env })
       // The run's backend waits on the row lock.
       await waitFor(async () => {
         const rows = await adminSql()`
@@ -162,7 +159,8 @@ describe('a signal while waiting on a lock', () => {
       })
       const sent = performance.now()
       child.kill(signal)
-      expect(await exited).toBe(code)
+      const { code: exited, stderr } = await done
+      expect(exited).toBe(code)
       expect(performance.now() - sent).toBeLessThan(1500)
       expect(stderr).toBe(`warn: ${signal} received: stopping\nError: Interrupted by ${signal}.\n`)
     } finally {
@@ -185,8 +183,7 @@ describe('CRYPTO_ETL_LOCK_TIMEOUT', () => {
 async function quietLoad(t: DrillTarget, line: object, table: string): Promise<{ end(): Promise<number | null> }> {
   const path = join(await tempDir('bulk'), 'landing.fifo')
   execFileSync('mkfifo', [path])
-  const load = spawn(process.execPath, [BIN, 'load', path], { env: cleanEnv(t.env), stdio: 'ignore' })
-  const ended = new Promise<number | null>((resolve) => load.on('close', (c) => resolve(c)))
+  const ended = startCli(['load', path], { env: t.env, timeoutMs: Infinity }).done.then((r) => r.code)
   const writer = await open(path, 'w')
   await writer.write(`${JSON.stringify(line)}\n`)
   await waitFor(async () => {
