@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
+import type { FixtureServer } from '../../src/demo/server.js'
 import { loadMigrations, migrate, migrationLabel } from '../../src/warehouse/migrate.js'
 import { runCli } from '../helpers/cli.js'
 import { createRoles, type TestRoles } from '../helpers/roles.js'
@@ -21,8 +21,7 @@ const admin = scratch.admin
 let server: FixtureServer
 
 beforeAll(async () => {
-  server = await startFixtureServer()
-  scratch.onCleanup(() => server.close())
+  server = await scratch.coincap()
 })
 afterAll(() => scratch.cleanup())
 

@@ -5,7 +5,6 @@
  */
 import type { ServerResponse } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { startHistoryServer } from '../helpers/history-server.js'
 import { Scratch } from '../helpers/scratch.js'
@@ -19,8 +18,7 @@ type Intercept = (url: URL, res: ServerResponse) => boolean
 
 /** A fresh schema or data directory, and a CoinCap-like server whose answers `intercept` may replace. */
 async function prepare(target: Target, intercept: Intercept = () => false) {
-  const server = await startFixtureServer({ intercept: (_req, res, url) => intercept(url, res) })
-  scratch.onCleanup(() => server.close())
+  const server = await scratch.coincap({ intercept: (_req, res, url) => intercept(url, res) })
   return { server, ...(await warehouseFor(target, server)) }
 }
 

@@ -6,7 +6,6 @@
 import type { ChildProcess } from 'node:child_process'
 import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startFixtureServer } from '../../src/demo/server.js'
 import { runCli, startCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { Scratch } from '../helpers/scratch.js'
@@ -22,16 +21,14 @@ async function prepare(target: Target) {
   const held = new Promise<void>((resolve) => {
     release = resolve
   })
-  const server = await startFixtureServer({
+  const server = await scratch.coincap({
     intercept: async (_req, _res, url) => {
       if (url.pathname === '/v3/rates') await held
       return false
     },
   })
-  scratch.onCleanup(async () => {
-    release()
-    await server.close()
-  })
+  // Cleanup runs newest first: a request still held is let go before the server closes.
+  scratch.onCleanup(async () => release())
   const t = await scratch.warehouse(target, `life_${target}`, {
     COINCAP_API_URL: server.url,
     COINCAP_API_KEY: API_KEY,

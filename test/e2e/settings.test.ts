@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
+import type { FixtureServer } from '../../src/demo/server.js'
 import { BIN, runCli, runProcess } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { schemaExists as schemaOnServer } from '../helpers/inspect.js'
@@ -16,8 +16,7 @@ const scratch = new Scratch()
 let server: FixtureServer
 
 beforeAll(async () => {
-  server = await startFixtureServer()
-  scratch.onCleanup(() => server.close())
+  server = await scratch.coincap()
 })
 afterAll(() => scratch.cleanup())
 

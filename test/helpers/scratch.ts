@@ -1,12 +1,14 @@
 /**
  * What a test file that spawns the CLI makes and must throw away, in one place: warehouses for the CLI (a
- * fresh schema on the test server or a private copy of the embedded template), schemas, folders, servers.
+ * fresh schema on the test server or a private copy of the embedded template), schemas, folders, CoinCap-like
+ * servers.
  * One per test file; `cleanup()` in `afterAll` undoes it all, newest first, and ends the admin connection.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type postgres from 'postgres'
+import { type FixtureServer, type FixtureServerOptions, startFixtureServer } from '../../src/demo/server.js'
 import type { Warehouse } from '../../src/warehouse/connection/connect.js'
 import { adminConnection, warehouseQuery, withWarehouse } from './inspect.js'
 import { copyEmbeddedTemplate, type Target, targetEnv, uniqueSchema } from './warehouse.js'
@@ -49,6 +51,13 @@ export class Scratch {
     const dir = await mkdtemp(join(tmpdir(), `crypto-etl-${label}-`))
     this.onCleanup(() => rm(dir, { recursive: true, force: true }))
     return dir
+  }
+
+  /** A CoinCap-like server (the demo's, answering with the bundled fixtures), closed at cleanup. */
+  async coincap(options?: FixtureServerOptions): Promise<FixtureServer> {
+    const server = await startFixtureServer(options)
+    this.onCleanup(() => server.close())
+    return server
   }
 
   /** A private copy of the embedded template data directory, removed at cleanup. */

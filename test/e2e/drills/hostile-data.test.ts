@@ -266,11 +266,7 @@ describe.concurrent('pagination and history bounds (server database)', () => {
     expect(stored).toBeLessThanOrEqual(48)
     expect(await t.count(`asset_history where ts > now()`)).toBe(0)
     expect(await t.count(`backfill_windows where status <> 'done'`)).toBe(0)
-    const reasons = await t.query<{ reason: string; n: number }>(
-      `select regexp_replace(reason, '[-+0-9:.TZ]{13,}', 'T', 'g') as reason, count(*)::int as n
-       from rejected_records group by 1 order by 1`,
-    )
-    expect(reasons).toEqual([
+    expect(await rejectionReasons(t)).toEqual([
       { reason: 'time: T is outside the window asked for (T to T)', n: 5 },
       { reason: 'time: Too small: expected number to be >=0', n: 1 },
     ])
@@ -346,11 +342,7 @@ describe.concurrent.each(TARGETS)('landing files past now, on the %s database', 
       expect(JSON.parse(r.stdout)).toMatchObject({ rows: { history: 2, rates: 4 }, rejected: 10 })
       expect(await t.count('asset_history')).toBe(2)
       expect(await t.count('rate_snapshots')).toBe(4)
-      const reasons = await t.query<{ reason: string; n: number }>(
-        `select regexp_replace(reason, '[-+0-9:.TZ]{13,}', 'T', 'g') as reason, count(*)::int as n
-       from rejected_records group by 1 order by 1`,
-      )
-      expect(reasons).toEqual([
+      expect(await rejectionReasons(t)).toEqual([
         { reason: 'asset: id longer than 200 characters', n: 2 },
         { reason: "the answer's timestamp T is after now plus 5 minutes (a clock ahead?)", n: 5 },
         { reason: 'time: T is after now plus 5 minutes', n: 3 },
@@ -361,3 +353,11 @@ describe.concurrent.each(TARGETS)('landing files past now, on the %s database', 
     },
   )
 })
+
+/** The reasons of the rejected records, times written T, with how many records each. */
+function rejectionReasons(t: DrillTarget): Promise<{ reason: string; n: number }[]> {
+  return t.query(
+    `select regexp_replace(reason, '[-+0-9:.TZ]{13,}', 'T', 'g') as reason, count(*)::int as n
+     from rejected_records group by 1 order by 1`,
+  )
+}
