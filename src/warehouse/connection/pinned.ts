@@ -11,6 +11,7 @@
  */
 import type postgres from 'postgres'
 import { DatabaseError } from '../../core/errors.js'
+import { type QueryInternals, type Route, routeStatements } from './query-routing.js'
 
 type Sql = postgres.Sql
 type Tx = postgres.TransactionSql
@@ -28,22 +29,6 @@ export interface PinOptions {
   location: string
   /** Called once, when the first statement got no answer in time (after it failed with `error`). */
   onNoAnswer?(error: DatabaseError): void
-}
-
-/** The fields of a postgres.js Query that send it (internal, stable through 3.4.x; see transactions.ts). */
-interface QueryInternals {
-  handler: ((query: QueryInternals) => void) & { debug?: unknown }
-  resolve(value: unknown): void
-  reject(error: unknown): void
-  then(onFulfilled: () => void, onRejected: () => void): unknown
-  catch(onRejected: () => void): unknown
-  executed: boolean
-  cancel(): unknown
-}
-
-function isQuery(value: unknown): value is QueryInternals {
-  const q = value as Partial<QueryInternals> | null
-  return typeof q?.handler === 'function' && typeof q.reject === 'function'
 }
 
 /** `'a''b'`: a string literal; the values pinned are crypto-etl's own, never user input. */
@@ -115,14 +100,6 @@ function sendWatched(query: QueryInternals, send: (q: QueryInternals) => void, d
   deadline.canceller.watch(query)
 }
 
-/** `value` (if it is a query) sent under the deadline. */
-function watched<T>(value: T, deadline: Deadline): T {
-  if (!isQuery(value)) return value
-  const send = value.handler
-  value.handler = Object.assign((q: QueryInternals) => sendWatched(q, send, deadline), { debug: send.debug })
-  return value
-}
-
 /**
  * Sends `query` at once. Awaiting a query sends it a microtask later; sending both the pinning statement
  * and a statement outside any transaction this way keeps them in that order on the connection.
@@ -130,18 +107,6 @@ function watched<T>(value: T, deadline: Deadline): T {
 function sendNow(query: QueryInternals): void {
   query.executed = true
   query.handler(query)
-}
-
-/** `tx` whose statements are sent under the deadline. */
-function watchedTx(tx: Tx, deadline: Deadline): Tx {
-  return new Proxy(tx, {
-    apply: (target, self, args) => watched(Reflect.apply(target, self, args), deadline),
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key)
-      if ((key !== 'unsafe' && key !== 'file') || typeof value !== 'function') return value
-      return (...args: unknown[]) => watched(Reflect.apply(value, target, args), deadline)
-    },
-  })
 }
 
 /** A promise that rejects with the deadline's error if `phase` does not settle in time. */
@@ -178,7 +143,7 @@ export function pinSettings(sql: Sql, options: PinOptions): Sql {
     phase.start()
     const done = begin(mode, async (tx) => {
       phase.stop()
-      const scoped = watchedTx(tx, deadline)
+      const scoped = routeStatements(tx, (query, send) => sendWatched(query, send, deadline))
       if (pin) {
         // Not awaited: it goes ahead of the callback's first statement on the same connection (one round
         // trip for both), and if it fails, so does that statement and the transaction.
@@ -212,34 +177,19 @@ export function pinSettings(sql: Sql, options: PinOptions): Sql {
    * is handed on once the transaction committed: a caller's next statement, maybe on another connection,
    * sees what this one wrote. (So a COPY, whose answer is a stream, needs an explicit transaction.)
    */
-  const inOwnTransaction = <T>(value: T): T => {
-    if (!isQuery(value)) return value
-    value.handler = Object.assign(
-      (query: QueryInternals) => {
-        const settle = { resolve: query.resolve, reject: query.reject }
-        const answered = new Promise((resolve, reject) => {
-          Object.assign(query, { resolve, reject })
-        })
-        pinnedBegin('', (tx) => {
-          // The transaction's own sender (found on an unsent query of it) sends this query there.
-          const carrier = tx.unsafe('') as unknown as QueryInternals
-          carrier.handler(query)
-          deadline.canceller.watch(query)
-          return answered
-        }).then(settle.resolve, settle.reject)
-      },
-      { debug: value.handler.debug },
-    )
-    return value
+  const inOwnTransaction: Route = (query) => {
+    const settle = { resolve: query.resolve, reject: query.reject }
+    const answered = new Promise((resolve, reject) => {
+      Object.assign(query, { resolve, reject })
+    })
+    pinnedBegin('', (tx) => {
+      // The transaction's own sender (found on an unsent query of it) sends this query there.
+      const carrier = tx.unsafe('') as unknown as QueryInternals
+      carrier.handler(query)
+      deadline.canceller.watch(query)
+      return answered
+    }).then(settle.resolve, settle.reject)
   }
 
-  return new Proxy(sql, {
-    apply: (target, self, args) => inOwnTransaction(Reflect.apply(target, self, args)),
-    get(target, key) {
-      if (key === 'begin') return beginWith
-      const value: unknown = Reflect.get(target, key)
-      if ((key !== 'unsafe' && key !== 'file') || typeof value !== 'function') return value
-      return (...args: unknown[]) => inOwnTransaction(Reflect.apply(value, target, args))
-    },
-  })
+  return routeStatements(sql, inOwnTransaction, { begin: beginWith })
 }

@@ -31,17 +31,21 @@ export function describeServerTarget(target: PostgresUrl): string {
   return `${formatHost(target.hosts[0]!, target.ports[0]!)}/${target.database ?? target.user ?? ''}`
 }
 
-/** URL parameters postgres.js reads as its own options (the rest are server settings, as for libpq). */
-const CLIENT_OPTIONS = new Set([
-  'max',
-  'ssl',
-  'sslnegotiation',
+/** URL parameters postgres.js reads as its own options and takes as numbers. */
+const NUMBER_OPTIONS = new Set([
   'idle_timeout',
   'connect_timeout',
   'max_lifetime',
   'max_pipeline',
   'backoff',
   'keep_alive',
+])
+/** URL parameters postgres.js reads as its own options (the rest are server settings, as for libpq). */
+const CLIENT_OPTIONS = new Set([
+  ...NUMBER_OPTIONS,
+  'max',
+  'ssl',
+  'sslnegotiation',
   'prepare',
   'debug',
   'fetch_types',
@@ -53,14 +57,6 @@ const CLIENT_OPTIONS = new Set([
  * (statements are never prepared by name unless asked); postgres.js would send it to the server as a setting.
  */
 const IGNORED_PARAMS = new Set(['pgbouncer'])
-const NUMBER_OPTIONS = new Set([
-  'idle_timeout',
-  'connect_timeout',
-  'max_lifetime',
-  'max_pipeline',
-  'backoff',
-  'keep_alive',
-])
 
 type Options = postgres.Options<Record<string, postgres.PostgresType>>
 

@@ -82,13 +82,15 @@ export async function countRows(sql: Sql, schema: string, relation: string, filt
   })
 }
 
+/** One batch of a partition's rows: at most `limit` of those matching `filter`, picked as {@link deleteStatement} says. */
+type Batch = [schema: string, partition: string, filter: RowFilter, limit: number, key?: string[]]
+
 /**
- * The statement that deletes at most `limit` rows of one partition matching `filter`. Rows are picked by
- * `ctid`, unique within a partition, so any table is batched the same way whatever its primary key; a
- * Citus shard's ctid means nothing on the coordinator, so a distributed partition is batched by `key`,
- * its primary key, instead.
+ * The statement that deletes one batch. Rows are picked by `ctid`, unique within a partition, so any table
+ * is batched the same way whatever its primary key; a Citus shard's ctid means nothing on the coordinator,
+ * so a distributed partition is batched by `key`, its primary key, instead.
  */
-function deleteStatement(sql: Db, schema: string, partition: string, filter: RowFilter, limit: number, key?: string[]) {
+function deleteStatement(sql: Db, ...[schema, partition, filter, limit, key]: Batch) {
   const rel = sql`${sql(schema)}.${sql(partition)}`
   const picked = key ? sql`(${sql(key)})` : sql`ctid`
   const pick = sql`select ${key ? sql(key) : sql`ctid`} from ${rel} where ${where(sql, filter)} limit ${limit}`
@@ -97,35 +99,18 @@ function deleteStatement(sql: Db, schema: string, partition: string, filter: Row
     : sql`delete from ${rel} where ctid = any(array(${pick}))`
 }
 
-/**
- * Deletes at most `limit` rows of one partition matching `filter`, as one statement (its own short
- * transaction); returns how many went. `key`: see {@link deleteStatement}.
- */
-export async function deleteBatch(
-  sql: Sql,
-  schema: string,
-  partition: string,
-  filter: RowFilter,
-  limit: number,
-  key?: string[],
-): Promise<number> {
-  const result = await sql`${deleteStatement(sql, schema, partition, filter, limit, key)}`
+/** Deletes one batch, as one statement (its own short transaction); returns how many rows went. */
+export async function deleteBatch(sql: Sql, ...batch: Batch): Promise<number> {
+  const result = await sql`${deleteStatement(sql, ...batch)}`
   return result.count
 }
 
 /**
- * Plans the batch delete of {@link deleteBatch} without running it: throws what the database would refuse
- * (Citus cannot plan some deletes), so that prune checks every delete before it drops a partition.
+ * Plans the delete of one batch without running it: throws what the database would refuse (Citus cannot
+ * plan some deletes), so that prune checks every delete before it drops a partition.
  */
-export async function checkDeleteBatch(
-  sql: Sql,
-  schema: string,
-  partition: string,
-  filter: RowFilter,
-  limit: number,
-  key?: string[],
-): Promise<void> {
-  await sql`explain ${deleteStatement(sql, schema, partition, filter, limit, key)}`
+export async function checkDeleteBatch(sql: Sql, ...batch: Batch): Promise<void> {
+  await sql`explain ${deleteStatement(sql, ...batch)}`
 }
 
 /** The primary key columns of `schema.relation`, in order. */

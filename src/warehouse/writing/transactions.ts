@@ -20,6 +20,7 @@
  */
 import type postgres from 'postgres'
 import { isSessionLost } from '../connection/connection-errors.js'
+import { routeStatements } from '../connection/query-routing.js'
 
 type Callback<T> = (tx: postgres.TransactionSql) => T | Promise<T>
 type Begin = <T>(mode: string, fn: Callback<T>) => Promise<T>
@@ -53,45 +54,13 @@ class Link {
   }
 }
 
-/** The fields of a postgres.js Query that decide where it is sent (internal, stable through 3.4.x). */
-interface QueryInternals {
-  handler: ((query: QueryInternals) => void) & { debug?: unknown }
-  reject(error: unknown): void
-}
-
-function isQuery(value: unknown): value is QueryInternals {
-  const q = value as Partial<QueryInternals> | null
-  return typeof q?.handler === 'function' && typeof q.reject === 'function'
-}
-
-/** Refuses `value` (if it is a query) when it is sent after the connection was lost. */
-function refuseOnceLost<T>(value: T, link: Link): T {
-  if (!isQuery(value)) return value
-  const send = value.handler
-  // A query is sent when first awaited, so the check happens then, not when the query is built.
-  value.handler = Object.assign((q: QueryInternals) => (link.lost ? q.reject(link.lost) : send(q)), {
-    debug: send.debug,
-  })
-  return value
-}
-
-/** `tx` whose queries (tagged, `unsafe`, `file`) are refused once `link` is lost. */
-function guardedTx(tx: postgres.TransactionSql, link: Link): postgres.TransactionSql {
-  return new Proxy(tx, {
-    apply: (target, self, args) => refuseOnceLost(Reflect.apply(target, self, args), link),
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key)
-      if ((key !== 'unsafe' && key !== 'file') || typeof value !== 'function') return value
-      return (...args: unknown[]) => refuseOnceLost(Reflect.apply(value, target, args), link)
-    },
-  })
-}
-
 /** Runs the callback; once the connection is lost it never settles, so postgres.js sends nothing more. */
 async function runCallback<T>(fn: Callback<T>, tx: postgres.TransactionSql, link: Link): Promise<T> {
   let result: T
   try {
-    const value = fn(guardedTx(tx, link))
+    // A query is sent when first awaited, so the check happens then, not when the query is built.
+    const guarded = routeStatements(tx, (query, send) => (link.lost ? query.reject(link.lost) : send(query)))
+    const value = fn(guarded)
     // Like postgres.js, a callback may return an array of queries to run.
     result = (await (Array.isArray(value) ? Promise.all(value) : value)) as T
   } catch (error) {
