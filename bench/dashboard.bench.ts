@@ -13,18 +13,13 @@ import { loadStaticFiles } from '../src/dashboard/static.js'
 import { migrate } from '../src/warehouse/migrate.js'
 import type { Warehouse } from '../src/warehouse/connection/connect.js'
 import { toEtlError } from '../src/warehouse/connection/database-errors.js'
+import { DATABASE_URL, medianMs } from './measure.js'
 import type { BenchResult } from './types.js'
 import { ASSETS, DAYS, generate } from './warehouse-17m.js'
 
-const URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const SCHEMA = 'bench_dashboard_17m'
 const RUNS = 15
 const TARGET_MS = 100
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return Math.round(sorted[Math.floor(sorted.length / 2)]! * 10) / 10
-}
 
 /** Makes the warehouse unless a kept one (BENCH_KEEP) of the full size is there; returns the seconds spent. */
 async function prepare(sql: postgres.Sql): Promise<number> {
@@ -49,18 +44,12 @@ async function timed(origin: string, path: string): Promise<{ ms: number; bytes:
     return Number(response.headers.get('content-length'))
   }
   const bytes = await get()
-  const times: number[] = []
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now()
-    await get()
-    times.push(performance.now() - started)
-  }
-  return { ms: median(times), bytes }
+  return { ms: await medianMs(RUNS, get), bytes }
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const sql = postgres(URL, { max: 1, onnotice: () => {} })
-  const settings = resolveSettings({}, { DATABASE_URL: URL, CRYPTO_ETL_SCHEMA: SCHEMA })
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} })
+  const settings = resolveSettings({}, { DATABASE_URL, CRYPTO_ETL_SCHEMA: SCHEMA })
   const reader = createReader(settings, DEFAULT_READER_OPTIONS)
   try {
     const generateS = await prepare(sql)

@@ -23,6 +23,13 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - started]
 }
 
+/** The median time of `runs` runs of `fn`, in ms to a tenth (warm it up first if its first run differs). */
+export async function medianMs(runs: number, fn: () => Promise<unknown>): Promise<number> {
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) times.push((await timed(fn))[1])
+  return Math.round(median(times) * 10) / 10
+}
+
 export interface Measured {
   ms: number
   /** Peak resident memory (`/usr/bin/time -f %M`). */

@@ -8,7 +8,7 @@ import { runQuery } from '../src/pipeline/query.js'
 import { getStatus } from '../src/pipeline/status.js'
 import type { Warehouse } from '../src/warehouse/connection/connect.js'
 import { migrate } from '../src/warehouse/migrate.js'
-import { DATABASE_URL, median, timed } from './measure.js'
+import { DATABASE_URL, medianMs } from './measure.js'
 import type { BenchResult } from './types.js'
 import { ASSETS, DAYS, generate } from './warehouse-17m.js'
 
@@ -32,9 +32,7 @@ function walk(node: PlanNode, out: PlanNode[] = []): PlanNode[] {
 /** The median of `RUNS` warm runs of `fn` (after one to warm up), in ms. */
 async function warmMedian(fn: () => Promise<unknown>): Promise<number> {
   await fn()
-  const times: number[] = []
-  for (let i = 0; i < RUNS; i++) times.push((await timed(fn))[1])
-  return Math.round(median(times) * 10) / 10
+  return medianMs(RUNS, fn)
 }
 
 export async function run(): Promise<BenchResult[]> {

@@ -43,6 +43,9 @@ export interface CliOptions extends Omit<ProcessOptions, 'env'> {
 export interface Running {
   child: ChildProcess
   done: Promise<CliResult>
+  /** What it has written so far. */
+  stdout(): string
+  stderr(): string
 }
 
 const INHERITED_SETTINGS = /^(DATABASE_URL|PG[A-Z]+|COINCAP_.*|CRYPTO_ETL_.*|DEBUG|XDG_DATA_HOME|XDG_CONFIG_HOME)$/
@@ -93,7 +96,7 @@ function startProcess(command: string, argv: string[], options: ProcessOptions =
   child.stdin.on('error', () => {})
   if (!options.holdStdin) child.stdin.end(options.input ?? '')
   options.onSpawn?.(child)
-  return { child, done }
+  return { child, done, stdout: () => stdout, stderr: () => stderr }
 }
 
 /** Runs `command argv` to its end (asynchronously: servers the tests start answer from this process). */

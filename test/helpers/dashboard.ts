@@ -2,9 +2,9 @@
  * Starts `crypto-etl dashboard` from the built CLI, as a user would, and reads the URL it prints; `stop()`
  * sends SIGTERM and resolves with the exit code and what it wrote.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { rm } from 'node:fs/promises'
-import { BIN, cleanEnv } from './cli.js'
+import { startCli } from './cli.js'
 import { adminConnection } from './inspect.js'
 import { type Seeded, seedWarehouse } from './seed.js'
 import { openTestWarehouse, type Target } from './warehouse.js'
@@ -26,37 +26,30 @@ export function startDashboard(
   args: string[] = [],
   timeoutMs = 60_000,
 ): Promise<RunningDashboard> {
-  const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', ...args], {
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const { child, done, stdout, stderr } = startCli(['dashboard', '--port', '0', ...args], { env, timeoutMs: Infinity })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`dashboard printed no URL in ${timeoutMs} ms: ${stdout}${stderr}`))
+      reject(new Error(`dashboard printed no URL in ${timeoutMs} ms: ${stdout()}${stderr()}`))
     }, timeoutMs)
-    void exited.then((code) => {
+    void done.then(({ code }) => {
       clearTimeout(timer)
-      reject(new Error(`dashboard exited ${code} before serving: ${stdout}${stderr}`))
+      reject(new Error(`dashboard exited ${code} before serving: ${stdout()}${stderr()}`))
     })
     child.stdout!.on('data', () => {
-      const url = /(http:\/\/\S+)/.exec(stdout)?.[1]
+      const url = /(http:\/\/\S+)/.exec(stdout())?.[1]
       if (!url) return
       clearTimeout(timer)
       resolve({
         url,
         origin: new URL(url).origin,
         child,
-        stdout: () => stdout,
-        stderr: () => stderr,
+        stdout,
+        stderr,
         async stop(signal = 'SIGTERM') {
           if (child.exitCode === null) child.kill(signal)
-          return { code: await exited, stdout, stderr }
+          const { code } = await done
+          return { code, stdout: stdout(), stderr: stderr() }
         },
       })
     })
