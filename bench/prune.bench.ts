@@ -4,6 +4,7 @@
  * Each side gets its own scratch schema, built with the real migration, dropped at the end.
  * BENCH_DATABASE_URL (or TEST_DATABASE_URL) picks the server; BENCH_PRUNE_EXPIRED scales the run down.
  */
+import postgres from 'postgres'
 import { resolveSettings } from '../src/config/settings.js'
 import { DEFAULT_BATCH_SIZE, prune } from '../src/pipeline/prune.js'
 import { connectWarehouse, type Sql, type Warehouse } from '../src/warehouse/connection/connect.js'
@@ -66,8 +67,21 @@ async function generate(warehouse: Warehouse): Promise<void> {
   )
   await sql`alter table ${sql(schema)}.asset_snapshots add constraint asset_snapshots_pkey primary key (asset_id, observed_at)`
   await sql`create index asset_snapshots_observed_at_idx on ${sql(schema)}.asset_snapshots (observed_at desc)`
-  await sql`vacuum (analyze) ${sql(schema)}.asset_snapshots`
-  await sql`checkpoint`
+  await vacuum(schema, 'vacuum (analyze)')
+  await vacuum(schema, 'checkpoint')
+}
+
+/**
+ * Runs `vacuum` (or `checkpoint`) on the generated table outside any transaction: the warehouse's client
+ * runs every statement in one (see connection/pinned.ts), where VACUUM is refused.
+ */
+async function vacuum(schema: string, command: 'vacuum' | 'vacuum (analyze)' | 'checkpoint'): Promise<void> {
+  const plain = postgres(DATABASE_URL, { max: 1, onnotice: () => {} })
+  try {
+    await plain.unsafe(command === 'checkpoint' ? command : `${command} "${schema}".asset_snapshots`)
+  } finally {
+    await plain.end()
+  }
 }
 
 async function rowsBefore(sql: Sql, schema: string): Promise<number> {
@@ -76,12 +90,22 @@ async function rowsBefore(sql: Sql, schema: string): Promise<number> {
   return Number(row?.n)
 }
 
-async function benchPrune(): Promise<Record<string, number>> {
-  const warehouse = await open('drop')
-  const { sql, schema } = warehouse
+/** Runs `fn` on a scratch warehouse holding the generated snapshots, dropped afterwards. */
+async function onGenerated<T>(side: string, fn: (warehouse: Warehouse) => Promise<T>): Promise<T> {
+  const warehouse = await open(side)
   try {
     const [, genMs] = await timed(() => generate(warehouse))
-    process.stderr.write(`  prune side generated in ${seconds(genMs)} s\n`)
+    process.stderr.write(`  ${side} side generated in ${seconds(genMs)} s\n`)
+    return await fn(warehouse)
+  } finally {
+    await warehouse.sql.unsafe(`drop schema if exists "${warehouse.schema}" cascade`)
+    await warehouse.close()
+  }
+}
+
+function benchPrune(): Promise<Record<string, number>> {
+  return onGenerated('prune', async (warehouse) => {
+    const { sql, schema } = warehouse
     const expired = await rowsBefore(sql, schema)
     const before = await tableBytes(sql, schema, 'asset_snapshots')
     const options = { olderThan: '30d', now: NOW, datasets: ['assets'] as const }
@@ -98,19 +122,12 @@ async function benchPrune(): Promise<Record<string, number>> {
       'size before MiB': mib(before),
       'size after MiB': mib(await tableBytes(sql, schema, 'asset_snapshots')),
     }
-  } finally {
-    await sql.unsafe(`drop schema if exists "${schema}" cascade`)
-    await warehouse.close()
-  }
+  })
 }
 
 /** The same rows deleted the way a cleanup job without partitions would: batches by ctid, partition by partition. */
-async function benchDelete(): Promise<Record<string, number>> {
-  const warehouse = await open('delete')
-  const { sql, schema } = warehouse
-  try {
-    const [, genMs] = await timed(() => generate(warehouse))
-    process.stderr.write(`  DELETE side generated in ${seconds(genMs)} s\n`)
+function benchDelete(): Promise<Record<string, number>> {
+  return onGenerated('delete', async ({ sql, schema }) => {
     const before = await tableBytes(sql, schema, 'asset_snapshots')
     let rows = 0
     let batches = 0
@@ -125,7 +142,7 @@ async function benchDelete(): Promise<Record<string, number>> {
       }
     })
     const after = await tableBytes(sql, schema, 'asset_snapshots')
-    const [, vacuumMs] = await timed(() => sql`vacuum ${sql(schema)}.asset_snapshots`)
+    const [, vacuumMs] = await timed(() => vacuum(schema, 'vacuum'))
     return {
       'deleted rows': rows,
       'DELETE s': seconds(ms),
@@ -135,10 +152,7 @@ async function benchDelete(): Promise<Record<string, number>> {
       'then VACUUM s': seconds(vacuumMs),
       'size after VACUUM MiB': mib(await tableBytes(sql, schema, 'asset_snapshots')),
     }
-  } finally {
-    await sql.unsafe(`drop schema if exists "${schema}" cascade`)
-    await warehouse.close()
-  }
+  })
 }
 
 export async function run(): Promise<BenchResult[]> {
