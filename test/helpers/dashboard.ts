@@ -3,11 +3,10 @@
  * sends SIGTERM and resolves with the exit code and what it wrote.
  */
 import type { ChildProcess } from 'node:child_process'
-import { rm } from 'node:fs/promises'
 import { startCli } from './cli.js'
-import { adminConnection } from './inspect.js'
 import { type Seeded, seedWarehouse } from './seed.js'
-import { openTestWarehouse, type Target } from './warehouse.js'
+import { Scratch } from './scratch.js'
+import type { Target } from './warehouse.js'
 
 export interface RunningDashboard {
   /** e.g. `http://127.0.0.1:40123/` (with `?token=` when it printed one). */
@@ -66,21 +65,8 @@ export interface SeededTarget {
 
 /** Seeds `target` with the known dataset of seed.ts, its newest observation at `at`, and lets go of it. */
 export async function seedTarget(target: Target, label: string, at: Date): Promise<SeededTarget> {
-  const t = await openTestWarehouse(target, label)
-  const seeded = await seedWarehouse(t.warehouse, at)
-  await t.warehouse.close()
-  return {
-    env: t.env,
-    schema: t.warehouse.schema,
-    seeded,
-    async cleanup() {
-      if (target === 'embedded') {
-        await rm(t.env.CRYPTO_ETL_DATA_DIR!, { recursive: true, force: true })
-        return
-      }
-      const admin = adminConnection()
-      await admin.unsafe(`drop schema if exists "${t.warehouse.schema}" cascade`)
-      await admin.end()
-    },
-  }
+  const scratch = new Scratch()
+  const t = await scratch.warehouse(target, label)
+  const seeded = await t.use((warehouse) => seedWarehouse(warehouse, at))
+  return { env: t.env, schema: t.schema, seeded, cleanup: () => scratch.cleanup() }
 }
