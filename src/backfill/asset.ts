@@ -29,9 +29,10 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason
 }
 
-/** What the assets of one backfill share: its `etl_runs` id, its failures and the first error. */
+/** What the assets of one backfill share: its `etl_runs` id, their outcomes, the failures and the first error. */
 export interface RunState {
   runId: number
+  outcomes: AssetOutcome[]
   failures: string[]
   firstError?: EtlError
 }

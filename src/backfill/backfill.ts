@@ -8,12 +8,12 @@
  * (asset.ts).
  */
 import { type CoincapClient, validateRecords } from '../coincap/index.js'
-import { ApiAuthError, EtlError, ExitCode, type InterruptedError, PartialError, withResult } from '../core/errors.js'
+import { ApiAuthError, EtlError, endingOf, ExitCode, type InterruptedError, PartialError } from '../core/errors.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
 import { toEtlError } from '../warehouse/connection/database-errors.js'
-import { finishRun, startRun } from '../warehouse/ledgers/runs.js'
+import { recordRun } from '../warehouse/ledgers/runs.js'
 import { backfillAsset, interruption, newOutcome, type RunState } from './asset.js'
-import { type AssetWork, makePlan, planAsset, resolveContext } from './plan.js'
+import { type AssetWork, type BackfillContext, makePlan, planAsset, resolveContext } from './plan.js'
 import type { AssetOutcome, BackfillAssets, BackfillOptions, BackfillResult } from './types.js'
 
 export { checkBackfillOptions, planBackfill } from './plan.js'
@@ -35,44 +35,87 @@ function apiTotals(client: CoincapClient): BackfillResult['api'] {
 }
 
 /**
- * Runs a backfill: plans (announced through `events.planned` before any history request), then per asset
- * under its lock fetches and loads each window not yet done. Throws PartialError (3) when some windows
- * failed (the ledger marks them `failed`; a re-run retries them), the first error when nothing could be
- * done, ApiAuthError (77) at once, InterruptedError on a signal; `etl_runs` records every outcome.
+ * Runs a backfill and returns what it did, recorded in `etl_runs`: plans (announced through `events.planned`
+ * before any history request), then per asset under its lock fetches and loads each window not yet done. A
+ * backfill that is not `ok` carries the error it ends with (`error`): PartialError (3) when some windows
+ * failed (the ledger marks them `failed`; a re-run retries them), the first error when nothing could be done,
+ * ApiAuthError (77) at once, the interruption on a signal. It throws only when it could not be recorded.
  */
 export async function runBackfill(
   warehouse: Warehouse,
   client: CoincapClient,
   options: BackfillOptions,
 ): Promise<BackfillResult> {
-  const started = performance.now()
-  const ctx = resolveContext(options)
-  const { sql } = warehouse
-  const state: RunState = { runId: await startRun(sql, 'backfill', ['history'], options.version), failures: [] }
-  const outcomes: AssetOutcome[] = []
-  let fatal: unknown
-  let interrupted: InterruptedError | undefined
-  try {
-    const ids = await resolveAssetIds(client, options.assets)
-    const works: AssetWork[] = []
-    for (const asset of ids) works.push(await planAsset(warehouse, ctx, asset))
-    const assetStats = client.stats.byDataset.assets
-    const assetRequests = { requests: assetStats?.requests ?? 0, credits: assetStats?.credits ?? 0 }
-    options.events?.planned?.(makePlan(ctx, works, assetRequests))
-    for (const work of works) {
-      const outcome = newOutcome(work.asset)
-      outcomes.push(outcome)
-      await backfillAsset(warehouse, ctx, client, outcome, state, options)
+  const start = { command: 'backfill', datasets: ['history'], version: options.version, signal: options.signal }
+  return recordRun(warehouse.sql, start, async (runId) => {
+    const started = performance.now()
+    const ctx = resolveContext(options)
+    const state: RunState = { runId, failures: [], outcomes: [] }
+    let stop: Stop = {}
+    try {
+      await backfillAssets(warehouse, client, ctx, state, options)
+    } catch (error) {
+      const interrupted = interruption(error, options.signal)
+      const fatal = toEtlError(error, { warehouse, signal: options.signal })
+      stop = interrupted ? { interrupted } : { fatal, unexpected: !(error instanceof EtlError) }
     }
-  } catch (error) {
-    interrupted = interruption(error, options.signal)
-    if (!interrupted) fatal = error
-  }
+    const result = backfillResult(state, stop, ctx, client, performance.now() - started)
+    const failures = [stop.fatal?.message, ...state.failures.slice(0, 20)].filter(Boolean).join('; ')
+    const outcome = {
+      status: result.status,
+      rows: { history: result.rows },
+      rejected: state.outcomes.reduce((n, o) => n + o.rejected, 0),
+      apiRequests: result.api.requests,
+      apiCredits: result.api.credits,
+      error: stop.interrupted?.message ?? (failures || undefined),
+    }
+    return { result, outcome }
+  })
+}
 
+/** Why a backfill stopped before its last window, if it did. */
+interface Stop {
+  interrupted?: InterruptedError
+  fatal?: EtlError
+  /** The fatal error is not one crypto-etl raises (a driver's, a bug): it ends the backfill, whatever was done. */
+  unexpected?: boolean
+}
+
+/** Resolves the assets, plans each, announces the plan, then backfills the assets one after the other. */
+async function backfillAssets(
+  warehouse: Warehouse,
+  client: CoincapClient,
+  ctx: BackfillContext,
+  state: RunState,
+  options: BackfillOptions,
+): Promise<void> {
+  const ids = await resolveAssetIds(client, options.assets)
+  const works: AssetWork[] = []
+  for (const asset of ids) works.push(await planAsset(warehouse, ctx, asset))
+  const assetStats = client.stats.byDataset.assets
+  const assetRequests = { requests: assetStats?.requests ?? 0, credits: assetStats?.credits ?? 0 }
+  options.events?.planned?.(makePlan(ctx, works, assetRequests))
+  for (const work of works) {
+    const outcome = newOutcome(work.asset)
+    state.outcomes.push(outcome)
+    await backfillAsset(warehouse, ctx, client, outcome, state, options)
+  }
+}
+
+/** The backfill's summary, with the error it ends with when it is not `ok`. */
+function backfillResult(
+  state: RunState,
+  stop: Stop,
+  ctx: BackfillContext,
+  client: CoincapClient,
+  ms: number,
+): BackfillResult {
+  const { outcomes } = state
   const count = (pick: (o: AssetOutcome) => number) => outcomes.reduce((n, o) => n + pick(o), 0)
   const finished = count((o) => o.windows.done + o.windows.empty)
-  const failed = count((o) => o.windows.failed) > 0 || fatal !== undefined
-  const status: BackfillResult['status'] = interrupted
+  const failedWindows = count((o) => o.windows.failed)
+  const failed = failedWindows > 0 || stop.fatal !== undefined
+  const status: BackfillResult['status'] = stop.interrupted
     ? 'interrupted'
     : failed
       ? finished > 0
@@ -82,7 +125,6 @@ export async function runBackfill(
         ? 'skipped'
         : 'ok'
   const rows = count((o) => o.rows)
-  const ms = performance.now() - started
   const result: BackfillResult = {
     runId: state.runId,
     status,
@@ -95,37 +137,31 @@ export async function runBackfill(
     ms: Math.round(ms),
     rowsPerSecond: ms > 0 ? Math.round((rows * 1000) / ms) : 0,
   }
-  const fatalText = fatal === undefined ? undefined : toEtlError(fatal, { warehouse, signal: options.signal }).message
-  const error = interrupted?.message ?? [fatalText, ...state.failures.slice(0, 20)].filter(Boolean).join('; ')
-  const recorded = finishRun(
-    sql,
-    state.runId,
-    {
-      status,
-      rows: { history: rows },
-      rejected: count((o) => o.rejected),
-      apiRequests: result.api.requests,
-      apiCredits: result.api.credits,
-      error: error || undefined,
-    },
-    options.secrets,
-  )
-  // When the database itself failed, its error is the one to report, not a failed bookkeeping write.
-  if (fatal !== undefined) await recorded.catch(() => {})
-  else await recorded
-  if (interrupted) throw interrupted
-  if (fatal instanceof ApiAuthError) throw withResult(fatal, result)
-  if (fatal !== undefined && status === 'failed') throw fatal
-  if (fatal !== undefined && !(fatal instanceof EtlError)) throw fatal
-  if (status === 'partial') {
-    const failedWindows = count((o) => o.windows.failed)
-    const partial = new PartialError(
-      `Partial backfill (run ${state.runId}): ${finished} windows loaded, ${failedWindows} failed` +
-        `${fatalText ? `, then stopped: ${fatalText}` : ''}${state.failures[0] ? ` (first: ${state.failures[0]})` : ''}.`,
-      'The ledger (backfill_windows) marks them failed; run the same command again to retry only those.',
-    )
-    throw withResult(partial, result)
-  }
-  if (status === 'failed') throw state.firstError ?? new EtlError('Backfill failed.', ExitCode.internal)
+  const ending = endingError(status, state, stop, { finished, failedWindows })
+  if (ending) result.error = endingOf(ending)
   return result
+}
+
+/**
+ * The error a backfill that is not `ok` ends with: the interruption; a refused key (77) or a database or
+ * internal failure, whatever was done before it; the first error when nothing was done; else, some windows
+ * failed or CoinCap stopped answering, a partial backfill (3).
+ */
+function endingError(
+  status: BackfillResult['status'],
+  state: RunState,
+  stop: Stop,
+  counts: { finished: number; failedWindows: number },
+): EtlError | undefined {
+  const { interrupted, fatal } = stop
+  if (interrupted) return interrupted
+  if (fatal && (status === 'failed' || fatal instanceof ApiAuthError || stop.unexpected)) return fatal
+  if (status === 'failed') return state.firstError ?? new EtlError('Backfill failed.', ExitCode.internal)
+  if (status !== 'partial') return undefined
+  const first = state.failures[0]
+  return new PartialError(
+    `Partial backfill (run ${state.runId}): ${counts.finished} windows loaded, ${counts.failedWindows} failed` +
+      `${fatal ? `, then stopped: ${fatal.message}` : ''}${first ? ` (first: ${first})` : ''}.`,
+    'The ledger (backfill_windows) marks them failed; run the same command again to retry only those.',
+  )
 }

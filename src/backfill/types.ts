@@ -1,6 +1,6 @@
 /** The shapes of a backfill: its options, its plan, its progress events and its result. */
 import type { Interval } from '../catalogue/index.js'
-import type { EtlError } from '../core/errors.js'
+import type { Ending, EtlError } from '../core/errors.js'
 import type { RunStatus } from '../warehouse/ledgers/runs.js'
 import type { TimeRange } from '../pipeline/windows.js'
 
@@ -21,7 +21,6 @@ export interface BackfillOptions {
   version: string
   now?: () => number
   signal?: AbortSignal
-  secrets?: readonly string[]
   events?: BackfillEvents
   /** Windows fetched ahead of the one being loaded. Default 4. */
   prefetch?: number
@@ -104,4 +103,6 @@ export interface BackfillResult {
   api: { requests: number; historyRequests: number; credits: number; bytes: number; retries: number }
   ms: number
   rowsPerSecond: number
+  /** The error the backfill ends with when it is not `ok` (nor `skipped`): its exit code is the command's. */
+  error?: Ending
 }

@@ -13,12 +13,13 @@ import {
   EtlError,
   ExitCode,
   InterruptedError,
-  resultOf,
+  type Ending,
+  endingOf,
   type StopSignal,
   UsageError,
 } from '../core/errors.js'
 import { createLogger, type Logger } from '../core/log.js'
-import { maskArgs, maskSecrets, maskWrites } from '../core/secrets.js'
+import { maskArgs, maskJson, maskSecrets, maskWrites } from '../core/secrets.js'
 import { assertPrivileges, inspectAccess } from '../warehouse/connection/access.js'
 import {
   connectWarehouse,
@@ -37,7 +38,7 @@ import {
   noWarehouseError,
   type ReadableWarehouse,
 } from '../warehouse/migrate.js'
-import { interruptUnfinishedRuns, setRunArgs } from '../warehouse/ledgers/runs.js'
+import { interruptUnfinishedRuns, setRunContext } from '../warehouse/ledgers/runs.js'
 import { describeTarget } from '../warehouse/connection/target.js'
 import { unknownFlagMessage } from '../ui/did-you-mean.js'
 import { globalFlags } from './global-flags.js'
@@ -79,6 +80,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private behind: ReadableWarehouse['behind'] = []
   /** Whether the closing summary named the warehouse already. */
   private summarized = false
+  /** The error a command that returned its result ends with (see {@link endWith}). */
+  private ending?: { error: Ending; result: object }
   private readonly cleanups: (() => Promise<void>)[] = []
   private readonly onSignal = (signal: StopSignal) => this.handleSignal(signal)
 
@@ -98,7 +101,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.settings = resolveSettings(flags, process.env, {
       settingsFileOptional: (this.ctor as typeof BaseCommand).settingsFileOptional,
     })
-    setRunArgs(maskArgs(this.argv, this.settings.secrets))
+    setRunContext(maskArgs(this.argv, this.settings.secrets), this.settings.secrets)
     if (process.env.NODE_DEBUG) maskWrites(process.stderr, this.settings.secrets)
     this.logger = createLogger({
       format: this.settings.logFormat,
@@ -234,6 +237,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     else this.log(text)
   }
 
+  /**
+   * Returns `result`, and when it carries an error (a partial run, a refused key, a signal) makes it the
+   * command's ending: once `result` is shown (with `--json`, the error inside it), the error's line and exit
+   * code. The work was done and recorded, so it is returned rather than thrown.
+   */
+  protected endWith<R extends { error?: Ending }>(result: R): R {
+    if (result.error) this.ending = { error: result.error, result }
+    return result
+  }
+
+  /** Prints `json` on stdout (`--json`), secrets masked in every string of it. */
+  public override logJson(json: unknown): void {
+    super.logJson(maskJson(json, this.settings?.secrets ?? []))
+  }
+
   /** Registers work to do on the way out (after the command, before the warehouse closes). */
   protected onCleanup(fn: () => Promise<void>): void {
     this.cleanups.push(fn)
@@ -261,7 +279,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   public override async finally(error: Error | undefined): Promise<void> {
     for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal)
     process.off('unhandledRejection', this.onUnhandled)
-    if (!error && this.warehouse) this.announceTarget()
+    if (!error && this.ending) process.exitCode = this.printFailure(this.ending.error, { result: this.ending.result })
+    else if (!error && this.warehouse) this.announceTarget()
     await this.closeResources()
     return super.finally(error)
   }
@@ -297,31 +316,32 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Prints `error` as one or two lines (or JSON) and returns its exit code. */
   private report(error: Error & { exitCode?: number }): number {
-    const secrets = this.settings?.secrets ?? []
     const context = { warehouse: this.warehouse, signal: this.abortController.signal }
-    const mapped = oclifError(error) ?? this.behindError(error) ?? toEtlError(error, context)
-    // Masked here, where it is shown: any part of a message may quote a URL, a header or a setting.
+    const etl = oclifError(error) ?? this.behindError(error) ?? toEtlError(error, context)
+    return this.printFailure(endingOf(etl), { stack: error.stack })
+  }
+
+  /**
+   * Prints how the command ended badly: `Error: <message>` and the hint on stderr, or one JSON log line with
+   * the result's id, status and counts, or with `--json` the error as JSON (unless `result` is printed, the
+   * error inside it). Secrets are masked here, where it is shown. Returns the exit code.
+   */
+  private printFailure(ending: Ending, extra: { stack?: string; result?: object }): number {
+    const secrets = this.settings?.secrets ?? []
     const mask = (text: string | undefined) => text && maskSecrets(text, secrets)
-    const etl = {
-      name: mapped.name,
-      message: mask(mapped.message)!,
-      hint: mask(mapped.hint),
-      exitCode: mapped.exitCode,
-    }
+    const etl = { ...ending, message: mask(ending.message)!, hint: mask(ending.hint) }
     const verbose = this.settings?.verbose ?? Boolean(process.env.DEBUG)
+    const stack = verbose ? mask(extra.stack) : undefined
     if (this.jsonEnabled()) {
-      const failure = { error: etl }
-      // A command that ended badly but has a result (a partial run) prints it whole, the error beside it.
-      this.logJson({ ...resultOf(error), ...failure })
+      if (!extra.result) this.logJson({ error: etl })
     } else if (jsonLogs(this.settings)) {
-      const stack = verbose && error.stack ? { stack: maskSecrets(error.stack, secrets) } : {}
-      const line = { time: new Date().toISOString(), level: 'error', msg: etl.message, hint: etl.hint, ...stack }
-      const outcome = resultFields(resultOf(error))
+      const line = { time: new Date().toISOString(), level: 'error', msg: etl.message, hint: etl.hint, stack }
+      const outcome = resultFields(extra.result)
       process.stderr.write(`${JSON.stringify({ ...line, ...outcome, exit_code: etl.exitCode })}\n`)
     } else {
       const lines = [`Error: ${etl.message}`]
       if (etl.hint) lines.push(etl.hint)
-      if (verbose && error.stack) lines.push(maskSecrets(error.stack, secrets))
+      if (stack) lines.push(stack)
       if (!verbose && etl.exitCode === ExitCode.internal) lines.push('Run again with --verbose for details.')
       process.stderr.write(`${lines.join('\n')}\n`)
     }

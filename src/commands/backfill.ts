@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { INTERVALS, type Interval } from '../catalogue/index.js'
-import { InterruptedError, resultOf, UsageError } from '../core/errors.js'
+import { ExitCode, UsageError } from '../core/errors.js'
 import { assetIdsFlag, durationFlag, timeFlag } from '../cli/flags.js'
 import {
   type BackfillOptions,
@@ -82,7 +82,6 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
       fillGaps: flags['fill-gaps'],
       version: VERSION,
       signal: this.abortController.signal,
-      secrets: this.settings.secrets,
     }
     checkBackfillOptions(options)
     const warehouse = await this.openWarehouse()
@@ -104,15 +103,11 @@ export default class Backfill extends BaseCommand<typeof Backfill> {
         requests: result.api.requests,
         credits: result.api.credits,
         ms: result.ms,
+        exit_code: result.error?.exitCode ?? ExitCode.ok,
       })
-      return result
-    } catch (error) {
-      progress.stop()
-      const result = resultOf(error) as BackfillResult | undefined
-      if (result && !this.jsonEnabled()) this.log(formatBackfill(result, tty))
-      if (error instanceof InterruptedError)
+      if (result.status === 'interrupted')
         this.logger.warn('Finished windows are kept: run the same command to resume.')
-      throw error
+      return this.endWith(result)
     } finally {
       progress.stop()
     }

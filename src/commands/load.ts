@@ -40,7 +40,6 @@ export default class Load extends BaseCommand<typeof Load> {
       name,
       version: VERSION,
       signal: this.abortController.signal,
-      secrets: this.settings.secrets,
       onStarted: (runId) => this.logger.debug('load started', { run: runId, source: file }),
       onDemo: (line) =>
         checkDemoTarget(this.settings, this.flags['allow-demo'], `${name} line ${line} (from extract --demo)`),

@@ -74,7 +74,6 @@ export default class Prune extends BaseCommand<typeof Prune> {
       ...options,
       signal: this.abortController.signal,
       logger: this.logger,
-      secrets: this.settings.secrets,
     })
     this.summary(formatPrune(result), result.dryRun ? 'prune planned' : 'prune finished', {
       run_id: result.runId,

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { allowDemoFlag, checkDemoTarget } from '../demo/guard.js'
-import { type EtlError, resultOf } from '../core/errors.js'
 import { type RunResult, runSnapshot } from '../pipeline/run.js'
 import { selectionFlags, selectionFromFlags } from '../cli/selection-flags.js'
 import { formatRunSummary, interactive, runProgress, runSummaryFields } from '../ui/run.js'
@@ -59,28 +58,19 @@ export default class Run extends BaseCommand<typeof Run> {
         version: VERSION,
         command: demo ? 'run --demo' : 'run',
         signal: this.abortController.signal,
-        secrets: this.settings.secrets,
         events: progress,
-      }).catch((error: unknown) => {
-        // A run that ended badly still shows what it did before its error line (--json prints it with the error).
-        const result = resultOf(error) as RunResult | undefined
-        progress.stop()
-        if (result) {
-          const fields = { ...runSummaryFields(result), exit_code: (error as EtlError).exitCode }
-          this.summary(formatRunSummary(result, tty, label), 'run finished', fields)
-        }
-        throw error
       })
       progress.stop()
+      // A run that ended badly still shows what it did before its error line (--json prints it with the error).
       if (result.status === 'skipped') this.logger.warn(`skipped: ${result.heldBy} (recorded as run ${result.runId})`)
       else this.summary(formatRunSummary(result, tty, label), 'run finished', runSummaryFields(result))
-      if (demo)
+      if (demo && !result.error)
         this.summary(
           `Demo data, labelled 'run --demo' in etl_runs. Look at it: crypto-etl query. Remove it: crypto-etl prune --run ${result.runId}`,
           'demo data loaded',
           { run_id: result.runId, demo: true },
         )
-      return result
+      return this.endWith(result)
     } finally {
       progress.stop()
     }

@@ -35,17 +35,20 @@ export class EtlError extends Error {
 }
 
 /**
- * Attaches the result of a command that ended with `error` but has something to show (a partial run):
- * the base command prints it (with `--json`, the result and the error) before exiting with the error's code.
+ * An error as data: what a result carries when its work ended short of `ok` (a partial run, a refused key,
+ * a signal), and what `--json` prints as `error`. A command that returns such a result prints it, then this
+ * error's line, and exits with its code.
  */
-export function withResult<E extends EtlError>(error: E, result: object): E {
-  return Object.assign(error, { result })
+export interface Ending {
+  name: string
+  message: string
+  hint?: string
+  exitCode: number
 }
 
-/** The result attached by {@link withResult}, if any. */
-export function resultOf(error: unknown): object | undefined {
-  const result = (error as { result?: unknown } | undefined)?.result
-  return typeof result === 'object' && result !== null ? result : undefined
+/** `error` as an {@link Ending}. */
+export function endingOf(error: EtlError): Ending {
+  return { name: error.name, message: error.message, hint: error.hint, exitCode: error.exitCode }
 }
 
 /** Exit 2: a flag or argument the command cannot use. */

@@ -31,6 +31,15 @@ export function maskSecrets(text: string, secrets: readonly (string | undefined)
   return out
 }
 
+/** `value` with {@link maskSecrets} applied to every string in it (keys, values, array items), for JSON output. */
+export function maskJson(value: unknown, secrets: readonly (string | undefined)[]): unknown {
+  if (typeof value === 'string') return maskSecrets(value, secrets)
+  if (Array.isArray(value)) return value.map((item) => maskJson(item, secrets))
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value
+  const entries = Object.entries(value).map(([key, item]) => [maskSecrets(key, secrets), maskJson(item, secrets)])
+  return Object.fromEntries(entries)
+}
+
 /** A Postgres URL with its password replaced by `***`, for messages. Unparseable input is hidden whole. */
 export function maskUrl(url: string): string {
   try {

@@ -8,7 +8,7 @@ import { BulkWriter } from '../warehouse/writing/bulk.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
 import { diskGuard } from '../warehouse/embedded/disk.js'
 import { loadAnswer } from './mapping.js'
-import { finishRun, startRun } from '../warehouse/ledgers/runs.js'
+import { recordRun } from '../warehouse/ledgers/runs.js'
 import { readLanding } from './landing.js'
 
 export interface LoadOptions {
@@ -16,7 +16,6 @@ export interface LoadOptions {
   name: string
   version: string
   signal?: AbortSignal
-  secrets?: readonly string[]
   /** Called once the run is recorded, before the first line is read. */
   onStarted?: (runId: number) => void
   /** Called at the first demo line (written by `extract --demo`), with its number; throws to refuse the file. */
@@ -44,9 +43,35 @@ export async function loadLandingFile(
   input: Readable,
   options: LoadOptions,
 ): Promise<LoadResult> {
+  const start = { command: 'load', datasets: [], version: options.version, signal: options.signal }
+  return recordRun(warehouse.sql, start, async (runId) => {
+    options.onStarted?.(runId)
+    const { result, datasets } = await loadLines(warehouse, input, options, runId)
+    // The extract's credits are recorded by the load that stores its answers; a file loaded before adds no rows
+    // and records none, so loading it again does not count them twice.
+    if (Object.values(result.rows).every((n) => n === 0)) result.api = { requests: 0, credits: 0 }
+    const outcome = {
+      status: 'ok',
+      rows: result.rows,
+      rejected: result.rejected,
+      apiRequests: result.api.requests,
+      apiCredits: result.api.credits,
+      // A load of demo answers carries the demo label, as `run --demo` does, so reports can say they are made up.
+      command: result.demo ? 'load --demo' : 'load',
+      datasets: [...datasets],
+    } as const
+    return { result, outcome }
+  })
+}
+
+/** Reads and loads the lines of `input` in one transaction: committed whole, or (on any error) not at all. */
+async function loadLines(
+  warehouse: Warehouse,
+  input: Readable,
+  options: LoadOptions,
+  runId: number,
+): Promise<{ result: LoadResult; datasets: Set<string> }> {
   const { sql, schema } = warehouse
-  const runId = await startRun(sql, 'load', [], options.version)
-  options.onStarted?.(runId)
   const result: LoadResult = { runId, lines: 0, rows: {}, rejected: 0, api: { requests: 0, credits: 0 }, demo: false }
   const datasets = new Set<string>()
   const checkDisk = diskGuard(warehouse.dataDir)
@@ -80,25 +105,8 @@ export async function loadLandingFile(
       // its end is no proof of a complete file, so nothing of it is committed.
       if (options.signal?.aborted) throw options.signal.reason
     })
-  } catch (error) {
-    const status = options.signal?.aborted ? 'interrupted' : 'failed'
-    await finishRun(sql, runId, { status, error: (error as Error).message }, options.secrets).catch(() => {})
-    throw error
   } finally {
     options.signal?.removeEventListener('abort', stopReading)
   }
-  // A load of demo answers carries the demo label, as `run --demo` does, so reports can say they are made up.
-  const command = result.demo ? 'load --demo' : 'load'
-  await sql`update etl_runs set datasets = ${sql.array([...datasets])}, command = ${command} where run_id = ${runId}`
-  // The extract's credits are recorded by the load that stores its answers; a file loaded before adds no rows
-  // and records none, so loading it again does not count them twice.
-  if (Object.values(result.rows).every((n) => n === 0)) result.api = { requests: 0, credits: 0 }
-  await finishRun(sql, runId, {
-    status: 'ok',
-    rows: result.rows,
-    rejected: result.rejected,
-    apiRequests: result.api.requests,
-    apiCredits: result.api.credits,
-  })
-  return result
+  return { result, datasets }
 }

@@ -25,7 +25,7 @@ import {
   type RowFilter,
   tableBytes,
 } from '../warehouse/writing/prune.js'
-import { finishRun, markRolledBack, startRun } from '../warehouse/ledgers/runs.js'
+import { markRolledBack, recordRun } from '../warehouse/ledgers/runs.js'
 
 /** Rows per DELETE statement inside a boundary partition: small enough that each batch commits in well under a second. */
 export const DEFAULT_BATCH_SIZE = 20_000
@@ -46,8 +46,6 @@ export interface PruneOptions {
   now?: Date
   signal?: AbortSignal
   logger?: Logger
-  /** Values to mask in the error stored in `etl_runs`. */
-  secrets?: readonly string[]
   drop?: DropOptions
 }
 
@@ -167,40 +165,7 @@ export async function prune(warehouse: Warehouse, options: PruneOptions): Promis
     bytesAfter: 0,
   }))
   const rowsByTable = () => Object.fromEntries(tables.map((t) => [t.table, t.rows]))
-  const runId = dryRun ? null : await startRun(sql, 'prune', [...tables.map((t) => t.table)], VERSION)
-  try {
-    const distributed = await distributedTables(sql, schema)
-    const plans: TablePlan[] = []
-    for (const dataset of c.datasets) plans.push(await planTable(warehouse, dataset, c, distributed))
-    // Every delete is planned by the database before the first partition goes, so one it refuses (Citus
-    // cannot plan every delete) fails the prune with nothing changed rather than half done.
-    for (const plan of plans) {
-      for (const { partition, action } of plan.partitions) {
-        if (action !== 'delete') continue
-        await checkDeleteBatch(sql, schema, partition.name, plan.filter, c.batchSize, plan.key)
-      }
-    }
-    for (const [i, plan] of plans.entries()) await pruneTable(warehouse, plan, c, tables[i]!, dryRun, options, logger)
-    if (c.run !== undefined) {
-      options.signal?.throwIfAborted()
-      const rows = await pruneRejected(sql, schema, c.run, c.datasets, dryRun)
-      const batches = rows ? 1 : 0
-      tables.push({ ...EMPTY, table: 'rejected_records', dataset: null, rows, batches })
-    }
-  } catch (error) {
-    if (runId !== null) {
-      // After a signal, a statement it cancelled fails with its own error: the prune was still interrupted.
-      const status = options.signal?.aborted ? 'interrupted' : 'failed'
-      const outcome = { status, rows: rowsByTable(), error: (error as Error).message } as const
-      await finishRun(sql, runId, outcome, options.secrets).catch(() => {})
-    }
-    throw error
-  }
-  if (runId !== null) {
-    await finishRun(sql, runId, { status: 'ok', rows: rowsByTable() })
-    if (c.run !== undefined) await markRolledBack(sql, c.run, runId)
-  }
-  return {
+  const result = (runId: number | null): PruneResult => ({
     dryRun,
     olderThan: c.to?.toISOString() ?? null,
     newerThan: c.from?.toISOString() ?? null,
@@ -210,6 +175,48 @@ export async function prune(warehouse: Warehouse, options: PruneOptions): Promis
     partitionsDropped: tables.reduce((n, t) => n + t.partitionsDropped, 0),
     ms: Math.round(performance.now() - started),
     runId,
+  })
+  if (dryRun) {
+    await pruneTables(warehouse, c, tables, options, logger)
+    return result(null)
+  }
+  const start = { command: 'prune', datasets: tables.map((t) => t.table), version: VERSION, signal: options.signal }
+  const recorded = async (runId: number) => {
+    await pruneTables(warehouse, c, tables, options, logger)
+    if (c.run !== undefined) await markRolledBack(sql, c.run, runId)
+    return { result: result(runId), outcome: { status: 'ok', rows: rowsByTable() } as const }
+  }
+  // What was deleted before a failure stays deleted: the run records it.
+  return recordRun(sql, start, recorded, () => ({ rows: rowsByTable() }))
+}
+
+/** Plans every table's prune, then prunes them in turn (`tables` gets the counts); a dry run only counts. */
+async function pruneTables(
+  warehouse: Warehouse,
+  c: Criteria,
+  tables: PruneTableResult[],
+  options: PruneOptions,
+  logger: Logger,
+): Promise<void> {
+  const { sql, schema } = warehouse
+  const dryRun = options.dryRun ?? false
+  const distributed = await distributedTables(sql, schema)
+  const plans: TablePlan[] = []
+  for (const dataset of c.datasets) plans.push(await planTable(warehouse, dataset, c, distributed))
+  // Every delete is planned by the database before the first partition goes, so one it refuses (Citus
+  // cannot plan every delete) fails the prune with nothing changed rather than half done.
+  for (const plan of plans) {
+    for (const { partition, action } of plan.partitions) {
+      if (action !== 'delete') continue
+      await checkDeleteBatch(sql, schema, partition.name, plan.filter, c.batchSize, plan.key)
+    }
+  }
+  for (const [i, plan] of plans.entries()) await pruneTable(warehouse, plan, c, tables[i]!, dryRun, options, logger)
+  if (c.run !== undefined) {
+    options.signal?.throwIfAborted()
+    const rows = await pruneRejected(sql, schema, c.run, c.datasets, dryRun)
+    const batches = rows ? 1 : 0
+    tables.push({ ...EMPTY, table: 'rejected_records', dataset: null, rows, batches })
   }
 }
 

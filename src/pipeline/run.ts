@@ -4,14 +4,22 @@
  * transaction, so one failing dataset leaves the others loaded (partial, exit 3) and nothing half-loaded.
  */
 import type { Answer, CoincapClient } from '../coincap/index.js'
-import { EtlError, ExitCode, InterruptedError, PartialError, UsageError, withResult } from '../core/errors.js'
+import {
+  type EtlError,
+  type Ending,
+  endingOf,
+  ExitCode,
+  InterruptedError,
+  PartialError,
+  UsageError,
+} from '../core/errors.js'
 import { DEFAULT_LOCK_TIMEOUT_MS, type Warehouse } from '../warehouse/connection/connect.js'
 import { retryOnLostSession } from '../warehouse/connection/connection-errors.js'
 import { toEtlError } from '../warehouse/connection/database-errors.js'
 import { loadAnswer } from './mapping.js'
 import { retryOnLockTimeout } from '../warehouse/connection/lock-wait.js'
 import { describeHolder, tryRunLock } from '../warehouse/ledgers/locks.js'
-import { finishRun, type RunStatus, startRun } from '../warehouse/ledgers/runs.js'
+import { recordRun, recordSkippedRun, type RunOutcome, type RunStatus } from '../warehouse/ledgers/runs.js'
 import type { SnapshotDataset } from '../catalogue/index.js'
 import type { Selection } from './datasets.js'
 
@@ -29,7 +37,6 @@ export interface RunOptions {
   /** Recorded as the `etl_runs.command`: `run`, or `run --demo`. */
   command?: string
   signal?: AbortSignal
-  secrets?: readonly string[]
   events?: RunEvents
 }
 
@@ -55,6 +62,8 @@ export interface RunResult {
   unknownAssets: string[]
   api: { requests: number; credits: number; bytes: number; retries: number; waitedMs: number }
   ms: number
+  /** The error the run ends with when it is not `ok` (nor `skipped`): its exit code is the command's. */
+  error?: Ending
 }
 
 /** Pages of a dataset fetched ahead of its load: the network stays busy, memory stays at a few pages. */
@@ -64,7 +73,7 @@ const PAGES_AHEAD = 1
  * Starts pulling `source` at once, at most `depth` answers ahead of the reader: every dataset's first
  * requests go out together, and a large one waits for its load instead of piling up in memory.
  */
-export function readAhead<T>(source: AsyncGenerator<T>, depth = PAGES_AHEAD): AsyncGenerator<T> {
+function readAhead<T>(source: AsyncGenerator<T>, depth = PAGES_AHEAD): AsyncGenerator<T> {
   const pending: Promise<IteratorResult<T>>[] = []
   const pull = () => {
     const next = source.next()
@@ -130,11 +139,11 @@ async function runningJobs(sql: Warehouse['sql'], runId: number): Promise<string
 const LOAD_ATTEMPTS = 2
 
 /**
- * Runs one snapshot. Returns `skipped` at once when another run holds the lock. Every other ending that is
- * not `ok` throws, with the result attached ({@link withResult}) so `--json` still prints it: an
- * InterruptedError on a signal; ApiAuthError (77) when CoinCap refused the key for any dataset; the first
- * dataset's error when all failed; UsageError (2) when CoinCap did not know some `--assets` ids (the others
- * were loaded); PartialError (3) when some datasets failed. In every case the `etl_runs` row says what happened.
+ * Runs one snapshot and returns what it did, recorded in `etl_runs`. Returns `skipped` at once when another
+ * run holds the lock. A run that is not `ok` carries the error it ends with (`error`), whose exit code tells
+ * the user what to do: the interruption on a signal; 77 when CoinCap refused the key for any dataset; the
+ * first dataset's error when all failed; 2 when CoinCap did not know some `--assets` ids (the others were
+ * loaded); 3 (PartialError) when some datasets failed. It throws only when the run could not be recorded.
  */
 export async function runSnapshot(
   warehouse: Warehouse,
@@ -144,105 +153,128 @@ export async function runSnapshot(
 ): Promise<RunResult> {
   const started = performance.now()
   const { sql } = warehouse
-  const command = options.command ?? 'run'
+  const start = {
+    command: options.command ?? 'run',
+    datasets: selection.datasets,
+    version: options.version,
+    signal: options.signal,
+  }
   const { lock, holder } = await tryRunLock(warehouse)
   if (!lock) {
-    const runId = await startRun(sql, command, selection.datasets, options.version, 'skipped')
     const heldBy = `${describeHolder(holder)} holds the lock`
-    await sql`update etl_runs set finished_at = now(), error = ${heldBy} where run_id = ${runId}`
+    const runId = await recordSkippedRun(sql, start, heldBy)
     const api = apiTotals(client)
     return { runId, status: 'skipped', heldBy, datasets: [], unknownAssets: [], api, ms: performance.now() - started }
   }
-  const runId = await startRun(sql, command, selection.datasets, options.version).catch(async (error: unknown) => {
+  try {
+    return await recordRun(sql, start, async (runId) => {
+      await lock.attach(runId)
+      const loaded = await loadDatasets(warehouse, client, selection, options, runId)
+      const result: RunResult = {
+        runId,
+        status: runStatus(loaded),
+        datasets: loaded.outcomes,
+        unknownAssets: loaded.unknownAssets,
+        api: apiTotals(client),
+        ms: performance.now() - started,
+      }
+      const ending = endingError(result, loaded.interrupted, loaded.errors)
+      if (ending) result.error = endingOf(ending)
+      return { result, outcome: runOutcome(result, loaded.interrupted) }
+    })
+  } finally {
     await lock.release()
-    throw error
-  })
-  await lock.attach(runId)
-  const outcomes: DatasetOutcome[] = []
-  const unknownAssets: string[] = []
+  }
+}
+
+/** What loading the datasets of one run came to: each dataset's outcome, and why the run stopped, if it did. */
+interface Loaded {
+  outcomes: DatasetOutcome[]
+  /** `--assets` ids CoinCap did not know. */
+  unknownAssets: string[]
+  /** The datasets' errors, in their order. */
+  errors: EtlError[]
+  interrupted?: InterruptedError
+}
+
+/**
+ * Fetches every dataset at once and loads each in turn, each in its own transaction: a failing dataset is
+ * an outcome, not an end (the others load); a stop signal ends the loop.
+ */
+async function loadDatasets(
+  warehouse: Warehouse,
+  client: CoincapClient,
+  selection: Selection,
+  options: RunOptions,
+  runId: number,
+): Promise<Loaded> {
+  const { signal, events } = options
+  const loaded: Loaded = { outcomes: [], unknownAssets: [], errors: [] }
+  const { unknownAssets } = loaded
   const reported = reportUnknownAssets(selection, (ids) => {
     // A dataset loaded again (after a lost session) asks again: each id is reported once.
     const fresh = ids.filter((id) => !unknownAssets.includes(id))
     unknownAssets.push(...fresh)
-    if (fresh.length > 0) options.events?.unknownAssets?.(fresh)
+    if (fresh.length > 0) events?.unknownAssets?.(fresh)
   })
-  let interrupted: InterruptedError | undefined
-  const errors: EtlError[] = []
-  try {
-    const fetches = new Map(
-      reported.datasets.map((d) => {
-        options.events?.datasetStarted?.(d)
-        return [d, readAhead(client.snapshot(d, reported))] as const
-      }),
-    )
-    for (const [dataset, fetching] of fetches) {
-      try {
-        let answers: AsyncGenerator<Answer> | undefined = fetching
-        const load = () => {
-          const stream = answers ?? readAhead(client.snapshot(dataset, reported))
-          answers = undefined
-          return loadDataset(warehouse, dataset, stream, runId, options.signal)
-        }
-        const loadOnce = () => retryOnLostSession(load, LOAD_ATTEMPTS, options.signal)
-        // Another session's lock (a row of assets, a partition a bulk load holds) is waited for a few times.
-        const outcome = await retryOnLockTimeout(loadOnce, warehouse.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, {
-          signal: options.signal,
-          suspect: () => runningJobs(sql, runId),
-        })
-        outcomes.push(outcome)
-        options.events?.datasetLoaded?.(dataset, outcome)
-      } catch (error) {
-        if (error instanceof InterruptedError || options.signal?.aborted) {
-          interrupted =
-            options.signal?.reason instanceof InterruptedError ? options.signal.reason : (error as InterruptedError)
-          break
-        }
-        const etl = toEtlError(error, { warehouse, signal: options.signal })
-        errors.push(etl)
-        outcomes.push({ dataset, status: 'failed', rows: 0, records: 0, rejected: 0, error: etl.message })
-        options.events?.datasetFailed?.(dataset, etl)
+  const fetches = new Map(
+    reported.datasets.map((d) => {
+      events?.datasetStarted?.(d)
+      return [d, readAhead(client.snapshot(d, reported))] as const
+    }),
+  )
+  for (const [dataset, fetching] of fetches) {
+    try {
+      let answers: AsyncGenerator<Answer> | undefined = fetching
+      const load = () => {
+        const stream = answers ?? readAhead(client.snapshot(dataset, reported))
+        answers = undefined
+        return loadDataset(warehouse, dataset, stream, runId, signal)
       }
+      const loadOnce = () => retryOnLostSession(load, LOAD_ATTEMPTS, signal)
+      // Another session's lock (a row of assets, a partition a bulk load holds) is waited for a few times.
+      const outcome = await retryOnLockTimeout(loadOnce, warehouse.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, {
+        signal,
+        suspect: () => runningJobs(warehouse.sql, runId),
+      })
+      loaded.outcomes.push(outcome)
+      events?.datasetLoaded?.(dataset, outcome)
+    } catch (error) {
+      if (error instanceof InterruptedError || signal?.aborted) {
+        loaded.interrupted = signal?.reason instanceof InterruptedError ? signal.reason : (error as InterruptedError)
+        break
+      }
+      const etl = toEtlError(error, { warehouse, signal })
+      loaded.errors.push(etl)
+      loaded.outcomes.push({ dataset, status: 'failed', rows: 0, records: 0, rejected: 0, error: etl.message })
+      events?.datasetFailed?.(dataset, etl)
     }
-  } finally {
-    await lock.release()
   }
+  return loaded
+}
 
-  const failed = outcomes.filter((o) => o.status === 'failed')
-  const status: RunResult['status'] = interrupted
-    ? 'interrupted'
-    : failed.length === outcomes.length && failed.length > 0
-      ? 'failed'
-      : failed.length > 0 || unknownAssets.length > 0
-        ? 'partial'
-        : 'ok'
-  const result: RunResult = {
-    runId,
-    status,
-    datasets: outcomes,
-    unknownAssets,
-    api: apiTotals(client),
-    ms: performance.now() - started,
-  }
+function runStatus({ outcomes, unknownAssets, interrupted }: Loaded): RunResult['status'] {
+  const failed = outcomes.filter((o) => o.status === 'failed').length
+  if (interrupted) return 'interrupted'
+  if (failed > 0 && failed === outcomes.length) return 'failed'
+  return failed > 0 || unknownAssets.length > 0 ? 'partial' : 'ok'
+}
+
+/** What `etl_runs` records of a run: its status, rows per dataset, credits, and what went wrong. */
+function runOutcome(result: RunResult, interrupted: InterruptedError | undefined): RunOutcome {
+  const { datasets, unknownAssets } = result
   const problems = [
-    ...failed.map((o) => `${o.dataset}: ${o.error}`),
+    ...datasets.filter((o) => o.status === 'failed').map((o) => `${o.dataset}: ${o.error}`),
     ...(unknownAssets.length > 0 ? [`${unknownAssetsText(unknownAssets)}: left out, the other assets loaded`] : []),
   ]
-  await finishRun(
-    sql,
-    runId,
-    {
-      status,
-      rows: Object.fromEntries(outcomes.map((o) => [o.dataset, o.rows])),
-      rejected: outcomes.reduce((n, o) => n + o.rejected, 0),
-      apiRequests: result.api.requests,
-      apiCredits: result.api.credits,
-      error: interrupted?.message ?? problems.join('; '),
-    },
-    options.secrets,
-  )
-  const ending = endingError(result, interrupted, errors)
-  if (ending) throw withResult(ending, result)
-  return result
+  return {
+    status: result.status,
+    rows: Object.fromEntries(datasets.map((o) => [o.dataset, o.rows])),
+    rejected: datasets.reduce((n, o) => n + o.rejected, 0),
+    apiRequests: result.api.requests,
+    apiCredits: result.api.credits,
+    error: interrupted?.message ?? problems.join('; '),
+  }
 }
 
 /** The error a run that is not `ok` ends with: the one whose exit code tells the user what to do. */

@@ -1,6 +1,6 @@
 /** How `run` shows itself: a spinner and a summary table under a TTY, a few plain lines under cron. */
 import ora, { type Ora } from 'ora'
-import type { EtlError } from '../core/errors.js'
+import { type EtlError, ExitCode } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
 import type { SnapshotDataset } from '../catalogue/index.js'
 import type { DatasetOutcome, RunEvents, RunResult } from '../pipeline/run.js'
@@ -89,5 +89,6 @@ export function runSummaryFields(result: RunResult): Record<string, unknown> {
     requests: result.api.requests,
     credits: result.api.credits,
     ms: Math.round(result.ms),
+    exit_code: result.error?.exitCode ?? ExitCode.ok,
   }
 }

@@ -46,23 +46,67 @@ const REFUSALS = [
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('Error: '))
 
 describe.each(TARGETS)('run endings on the %s database', (target) => {
-  it('prints the whole result of a partial run with --json and exits 3', async () => {
+  it('returns the whole result of a partial run with --json, the error inside it, and exits 3', async () => {
     const t = await prepare(target, (url, res) => url.pathname === '/v3/exchanges' && answer(res, 400, { error: 'x' }))
     const r = await runCli(['run', '--json'], { env: t.env })
     expect(r.code).toBe(3)
+    // The error is in the result: no error line besides it.
+    expect(errorLines(r.stderr)).toEqual([])
     const result = JSON.parse(r.stdout)
     expect(result.status).toBe('partial')
-    expect(result.datasets.map((d: { dataset: string; status: string }) => `${d.dataset} ${d.status}`)).toEqual([
-      'assets ok',
-      'exchanges failed',
-      'rates ok',
+    expect(result.datasets).toEqual([
+      { dataset: 'assets', status: 'ok', rows: 100, records: 100, rejected: 0 },
+      {
+        dataset: 'exchanges',
+        status: 'failed',
+        rows: 0,
+        records: 0,
+        rejected: 0,
+        error: 'CoinCap rejected the query GET /exchanges?limit=2000&offset=0 (CoinCap answered 400: x).',
+      },
+      { dataset: 'rates', status: 'ok', rows: expect.any(Number), records: expect.any(Number), rejected: 0 },
     ])
-    expect(result.datasets[0].rows).toBe(100)
-    expect(result.error.exitCode).toBe(3)
-    expect(result.error.message).toMatch(/^Partial run \d+: exchanges failed/)
+    expect(result.datasets[2].rows).toBeGreaterThan(0)
+    expect(result.error).toEqual({
+      name: 'PartialError',
+      message: `Partial run ${result.runId}: exchanges failed (${result.datasets[1].error}).`,
+      hint: 'The other datasets were loaded; the next run may heal it.',
+      exitCode: 3,
+    })
+    expect(result.target).toEqual(expect.any(String))
     expect(result.api.requests).toBe(3)
-    const [run] = await t.query<{ run_id: string; status: string }>('select run_id, status from etl_runs')
-    expect(run).toEqual({ run_id: String(result.runId), status: 'partial' })
+    const [run] = await t.query<{ run_id: string; status: string; error: string }>(
+      'select run_id, status, error from etl_runs',
+    )
+    expect(run).toEqual({
+      run_id: String(result.runId),
+      status: 'partial',
+      error: `exchanges: ${result.datasets[1].error}`,
+    })
+  })
+
+  it('masks every secret of the command in the stored error, the --json result and the error line', async () => {
+    // A server that echoes the database password: only the command knows it is one, not the CoinCap client.
+    const password = 'endings-pw-4471'
+    const t = await prepare(
+      target,
+      (url, res) => url.pathname === '/v3/rates' && answer(res, 400, { error: `no ${password} for ${API_KEY}` }),
+    )
+    const env = { ...t.env, PGPASSWORD: password }
+    const json = await runCli(['run', '--json'], { env })
+    const text = await runCli(['run', '--log-format', 'json'], { env })
+    expect([json.code, text.code]).toEqual([3, 3])
+    expect(JSON.parse(json.stdout).datasets[2].error).toMatch(/\(CoinCap answered 400: no \*\*\* for \*\*\*\)\.$/)
+    const errorLine = JSON.parse(text.stderr.trim().split('\n').at(-1)!)
+    expect(errorLine).toMatchObject({ level: 'error', status: 'partial', exit_code: 3 })
+    expect(errorLine.msg).toMatch(/rates failed \(.*: no \*\*\* for \*\*\*\)\.\)\.$/)
+    const runs = await t.query<{ status: string; error: string }>('select status, error from etl_runs order by run_id')
+    expect(runs.map((r) => r.status)).toEqual(['partial', 'partial'])
+    for (const run of runs) expect(run.error).toMatch(/^rates: .*: no \*\*\* for \*\*\*\)\.$/)
+    for (const output of [json.stdout, json.stderr, text.stdout, text.stderr, JSON.stringify(runs)]) {
+      expect(output).not.toContain(password)
+      expect(output).not.toContain(API_KEY)
+    }
   })
 
   it('prints the summary line before the error of a partial run without --json', async () => {
@@ -142,6 +186,30 @@ describe('run endings on the server, more siblings', () => {
     const r = await runCli(['run', '--datasets', 'assets', '--assets', 'bitcoin,ethereum', '--json'], { env: t.env })
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'ok', unknownAssets: [] })
+  })
+
+  it('returns the whole result of a partial backfill with --json, the error inside it, and exits 3', async () => {
+    const server = await startHistoryServer({ fault: (q) => (q.asset === 'ethereum' ? 503 : undefined) })
+    scratch.onCleanup(() => server.close())
+    const t = await warehouseFor('server', server)
+    const range = ['--interval', 'd1', '--from', '2025-01-01', '--to', '2025-02-01']
+    const r = await runCli(['backfill', '--assets', 'bitcoin,ethereum', ...range, '--json'], { env: t.env })
+    expect(r.code).toBe(3)
+    // The error is in the result: no error line besides it.
+    expect(errorLines(r.stderr)).toEqual([])
+    const result = JSON.parse(r.stdout)
+    expect(result).toMatchObject({ status: 'partial', rows: 31, interval: 'd1' })
+    expect(result.assets).toMatchObject([
+      { asset: 'bitcoin', status: 'ok', rows: 31, windows: { planned: 1, done: 1, failed: 0 } },
+      { asset: 'ethereum', rows: 0, windows: { planned: 1, done: 0, failed: 1 } },
+    ])
+    expect(result.error).toMatchObject({ name: 'PartialError', exitCode: 3 })
+    expect(result.error.message).toMatch(
+      /^Partial backfill \(run \d+\): 1 windows loaded, 1 failed \(first: ethereum 2025-01-01T00:00:00.000Z\.\./,
+    )
+    const [run] = await t.query<{ run_id: string; status: string }>('select run_id, status from etl_runs')
+    expect(run).toEqual({ run_id: String(result.runId), status: 'partial' })
+    expect(await t.count('asset_history')).toBe(31)
   })
 
   it.each([402, 403])(

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CoincapClient } from '../../src/coincap/index.js'
-import { InterruptedError, PartialError, UsageError } from '../../src/core/errors.js'
+import { InterruptedError } from '../../src/core/errors.js'
 import { type BackfillOptions, planBackfill, runBackfill } from '../../src/backfill/backfill.js'
 import type { Sql } from '../../src/warehouse/connection/connect.js'
 import { tryLock } from '../../src/warehouse/ledgers/locks.js'
@@ -112,7 +112,7 @@ describe.each(TARGETS)('backfill on the %s database', (target) => {
 
   it('resumes an interrupted backfill by fetching only the windows not done', async () => {
     const controller = new AbortController()
-    const interrupted = runBackfill(
+    const interrupted = await runBackfill(
       t.warehouse,
       client(),
       options({
@@ -125,7 +125,8 @@ describe.each(TARGETS)('backfill on the %s database', (target) => {
         },
       }),
     )
-    await expect(interrupted).rejects.toBeInstanceOf(InterruptedError)
+    expect(interrupted.status).toBe('interrupted')
+    expect(interrupted.error).toEqual({ name: 'InterruptedError', message: 'Interrupted by SIGTERM.', exitCode: 143 })
     const done = (await ledger()).filter((w) => w[2] === 'done')
     expect(done).toHaveLength(1)
     expect(await count()).toBe(Number(done[0]![3]))
@@ -253,9 +254,10 @@ describe.each(TARGETS)('backfill on the %s database', (target) => {
   it('marks a failing window failed, ends partial (3), and retries only that window on the next run', async () => {
     const broken = at(WINDOWS[2]![0]!)
     server.set({ fault: (q) => (q.asset === 'bitcoin' && q.start === broken ? 500 : undefined) })
-    const failed = runBackfill(t.warehouse, client(), options())
-    await expect(failed).rejects.toBeInstanceOf(PartialError)
-    await expect(failed).rejects.toMatchObject({ exitCode: 3 })
+    const failed = await runBackfill(t.warehouse, client(), options())
+    expect(failed.status).toBe('partial')
+    expect(failed.error).toMatchObject({ name: 'PartialError', exitCode: 3 })
+    expect(failed.error?.message).toMatch(/^Partial backfill \(run 1\): 7 windows loaded, 1 failed \(first: bitcoin /)
     expect((await ledger())[2]).toEqual([...WINDOWS[2]!, 'failed', 0, 1])
     const [run] = await sql`select status, error, rows from etl_runs`
     expect(run?.status).toBe('partial')
@@ -271,9 +273,10 @@ describe.each(TARGETS)('backfill on the %s database', (target) => {
   })
 
   it('fails with a usage error (2) for an asset CoinCap does not know and leaves no pending window', async () => {
-    const failed = runBackfill(t.warehouse, client(), options({ assets: { ids: ['no-such-coin'] } }))
-    await expect(failed).rejects.toBeInstanceOf(UsageError)
-    await expect(failed).rejects.toThrow("CoinCap does not know asset 'no-such-coin'.")
+    const failed = await runBackfill(t.warehouse, client(), options({ assets: { ids: ['no-such-coin'] } }))
+    expect(failed.status).toBe('failed')
+    expect(failed.error).toMatchObject({ name: 'UsageError', exitCode: 2 })
+    expect(failed.error?.message).toContain("CoinCap does not know asset 'no-such-coin'.")
     const rows = await sql`select status, attempts from backfill_windows where asset_id = 'no-such-coin'`
     expect(rows.map((r) => [r.status, r.attempts])).toEqual([['failed', 1]])
   })

@@ -1,4 +1,9 @@
-/** Bookkeeping in `etl_runs`: one row per command run, `running` first, then its outcome. */
+/**
+ * Bookkeeping in `etl_runs`: one row per command run, `running` first, then its outcome. {@link recordRun} is
+ * the one way a pipeline records a run: it starts the row, finishes it with the outcome the work returns or
+ * with the error it throws, and masks the secrets out of that error.
+ */
+import { InterruptedError } from '../../core/errors.js'
 import { maskSecrets } from '../../core/secrets.js'
 import type { Db } from '../connection/connect.js'
 import { retryOnLostSession } from '../connection/connection-errors.js'
@@ -16,17 +21,69 @@ export interface RunOutcome {
   apiCredits?: number
   /** A one-line message; secrets are masked before it is stored. */
   error?: string
+  /** What the run turned out to be, when its end tells (a load that found demo answers: `load --demo`). */
+  command?: string
+  datasets?: readonly string[]
+}
+
+/** What a run is, as its row starts: the command, the datasets it works on, the version of crypto-etl. */
+export interface RunStart {
+  command: string
+  datasets: readonly string[]
+  version: string
+  /** The command's stop signal: a run that fails once it is aborted was `interrupted`. */
+  signal?: AbortSignal
 }
 
 /**
- * The arguments of this process's command, secrets removed, stored with every run it records. One command
- * runs per process, so the base command sets them once instead of threading them through every pipeline.
+ * The command this process runs, as every run it records stores it: its arguments (secrets removed), and the
+ * secrets to mask out of a run's error. One command runs per process, so the base command sets it once
+ * instead of threading it through every pipeline.
  */
-let commandArgs: readonly string[] = []
+let context: { args: readonly string[]; secrets: readonly string[] } = { args: [], secrets: [] }
 
-/** Sets the (already masked) arguments recorded in `etl_runs.args` by the runs this process starts. */
-export function setRunArgs(args: readonly string[]): void {
-  commandArgs = [...args]
+/** Sets the (already masked) arguments recorded in `etl_runs.args`, and the secrets masked out of errors. */
+export function setRunContext(args: readonly string[], secrets: readonly string[]): void {
+  context = { args: [...args], secrets: [...secrets] }
+}
+
+/**
+ * Records one run in `etl_runs` around `work`: the row starts `running` (with its lease), `work` gets its id,
+ * and the row ends with the outcome `work` returns beside its result. When `work` throws, the row ends
+ * `interrupted` (after the stop signal) or `failed` with the error's message and what `soFar` counts, and the
+ * error is thrown on: recording it is best effort then (a row left `running` is abandoned by the next run).
+ * Secrets are masked out of the stored error.
+ */
+export async function recordRun<T>(
+  sql: Db,
+  start: RunStart,
+  work: (runId: number) => Promise<{ result: T; outcome: RunOutcome }>,
+  soFar?: () => Omit<RunOutcome, 'status' | 'error'>,
+): Promise<T> {
+  const runId = await startRun(sql, start)
+  let ended: { result: T; outcome: RunOutcome }
+  try {
+    ended = await work(runId)
+  } catch (error) {
+    const status = start.signal?.aborted || error instanceof InterruptedError ? 'interrupted' : 'failed'
+    const message = error instanceof Error ? error.message : String(error)
+    await finishRun(sql, runId, { ...soFar?.(), status, error: message }).catch(() => {})
+    throw error
+  }
+  await finishRun(sql, runId, ended.outcome)
+  return ended.result
+}
+
+/** Records a run that did not start its work (`reason`: another run holds the lock). Returns its id. */
+export async function recordSkippedRun(sql: Db, start: RunStart, reason: string): Promise<number> {
+  const runId = await startRun(sql, start, 'skipped')
+  await sql`update etl_runs set finished_at = now(), error = ${mask(reason)} where run_id = ${runId}`
+  return runId
+}
+
+/** `text` with the secrets masked, cut to what `etl_runs.error` keeps. */
+function mask(text: string): string {
+  return maskSecrets(text, context.secrets).slice(0, 2000)
 }
 
 /** The runs of this process still `running`, with the renewal of each one's lease, for {@link interruptUnfinishedRuns}. */
@@ -37,18 +94,13 @@ const unfinished = new Map<number, { sql: Db; stop(): void }>()
  * lease naming this process, renewed until the run finishes, so a later run can tell it from one whose
  * process died ({@link abandonDeadRuns}, which this calls).
  */
-export async function startRun(
-  sql: Db,
-  command: string,
-  datasets: readonly string[],
-  version: string,
-  status: RunStatus = 'running',
-): Promise<number> {
+async function startRun(sql: Db, start: RunStart, status: 'running' | 'skipped' = 'running'): Promise<number> {
   const { holder, pid, host } = LEASE_HOLDER
+  const { command, datasets, version } = start
   const [row] = await sql<{ run_id: string }[]>`
     with run as (
       insert into etl_runs (command, status, datasets, version, args)
-      values (${command}, ${status}, ${sql.array([...datasets])}, ${version}, ${sql.array([...commandArgs])})
+      values (${command}, ${status}, ${sql.array([...datasets])}, ${version}, ${sql.array([...context.args])})
       returning run_id
     ), lease as (
       insert into run_leases (name, holder, run_id, pid, host, expires_at)
@@ -67,7 +119,7 @@ export async function startRun(
  * expired, or named a process of this host that is gone, or there is none), with the reason in `error`.
  * Returns their ids.
  */
-export async function abandonDeadRuns(sql: Db, byRunId: number): Promise<number[]> {
+async function abandonDeadRuns(sql: Db, byRunId: number): Promise<number[]> {
   const rows = await sql<(LeaseRowOfRun & { run_id: number })[]>`
     select r.run_id::float8 as run_id, l.holder, l.run_id::float8 as lease_run_id, l.pid, l.host,
       l.acquired_at, l.expires_at < now() as expired
@@ -130,23 +182,18 @@ export async function interruptUnfinishedRuns(reason: string, timeoutMs: number)
 const FINISH_ATTEMPTS = 3
 
 /**
- * Records the outcome of run `runId`; `secrets` are masked out of the error text. Tried again (up to
- * {@link FINISH_ATTEMPTS} in all) when the session died, so a run cut off by a lost connection is still
- * recorded once the database answers again.
+ * Records the outcome of run `runId`, its error masked. Tried again (up to {@link FINISH_ATTEMPTS} in all)
+ * when the session died, so a run cut off by a lost connection is still recorded once the database answers.
  */
-export async function finishRun(
-  sql: Db,
-  runId: number,
-  outcome: RunOutcome,
-  secrets: readonly string[] = [],
-): Promise<void> {
-  return retryOnLostSession(() => updateRun(sql, runId, outcome, secrets), FINISH_ATTEMPTS)
+async function finishRun(sql: Db, runId: number, outcome: RunOutcome): Promise<void> {
+  return retryOnLostSession(() => updateRun(sql, runId, outcome), FINISH_ATTEMPTS)
 }
 
-async function updateRun(sql: Db, runId: number, outcome: RunOutcome, secrets: readonly string[]): Promise<void> {
+async function updateRun(sql: Db, runId: number, outcome: RunOutcome): Promise<void> {
   unfinished.get(runId)?.stop()
   unfinished.delete(runId)
   await sql`delete from run_leases where name = ${runLeaseName(runId)}`
+  const datasets = outcome.datasets ? sql.array([...outcome.datasets]) : null
   await sql`
     update etl_runs set
       status = ${outcome.status},
@@ -155,7 +202,9 @@ async function updateRun(sql: Db, runId: number, outcome: RunOutcome, secrets: r
       rejected = ${outcome.rejected ?? 0},
       api_requests = ${outcome.apiRequests ?? 0},
       api_credits = ${outcome.apiCredits ?? 0},
-      error = ${outcome.error ? maskSecrets(outcome.error, secrets).slice(0, 2000) : null}
+      error = ${outcome.error ? mask(outcome.error) : null},
+      command = coalesce(${outcome.command ?? null}, command),
+      datasets = coalesce(${datasets}::text[], datasets)
     where run_id = ${runId}`
 }
 
