@@ -7,6 +7,7 @@ import { homedir } from 'node:os'
 import { Command, Errors, type Interfaces } from '@oclif/core'
 import type { CoincapClient } from '../coincap/index.js'
 import { resolveSettings, type Settings } from '../config/settings.js'
+import { secretFlags } from '../config/settings-table.js'
 import {
   ApiAuthError,
   ConfigError,
@@ -101,7 +102,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.settings = resolveSettings(flags, process.env, {
       settingsFileOptional: (this.ctor as typeof BaseCommand).settingsFileOptional,
     })
-    setRunContext(maskArgs(this.argv, this.settings.secrets), this.settings.secrets)
+    const { secrets } = this.settings
+    setRunContext(maskArgs(this.argv, secrets, { value: secretFlags('value'), url: secretFlags('url') }), secrets)
     if (process.env.NODE_DEBUG) maskWrites(process.stderr, this.settings.secrets)
     this.logger = createLogger({
       format: this.settings.logFormat,

@@ -91,8 +91,11 @@ export interface SettingDefinition {
   schema?: z.ZodType
   /** The value when no flag, variable or settings file line gives one: text, or made from the variables. */
   default?: string | ((variables: Readonly<Record<string, string | undefined>>) => string)
-  /** A value to keep out of output, logs and the database. */
-  secret?: true
+  /**
+   * A value to keep out of output, logs and the database: all of it (`value`: a key, a password), or the
+   * password of the URL it holds (`url`).
+   */
+  secret?: 'value' | 'url'
   docs: SettingDocs
 }
 
@@ -114,6 +117,7 @@ const SETTINGS = [
     flag: { name: 'database-url', summary: 'Postgres URL, e.g. postgres://user:pass@host:5432/db?sslmode=require.' },
     variable: 'DATABASE_URL',
     schema: postgresUrl.optional(),
+    secret: 'url',
     docs: {
       meaning:
         'any Postgres, `postgres://user:pass@host:5432/db?sslmode=require`; as libpq: `[::1]` for IPv6, `h1,h2:5433` for a list, `postgres:///db?host=/var/run/postgresql` for a Unix socket. Percent-encode `@ / : ? # %` in the user and password (`%40`, `%2F`, ...)',
@@ -122,7 +126,7 @@ const SETTINGS = [
   { variable: 'PGHOST', schema: z.string().optional(), docs: LIBPQ },
   { variable: 'PGPORT', schema: port.optional(), docs: LIBPQ },
   { variable: 'PGUSER', schema: z.string().optional(), docs: LIBPQ },
-  { variable: 'PGPASSWORD', schema: z.string().optional(), secret: true, docs: LIBPQ },
+  { variable: 'PGPASSWORD', schema: z.string().optional(), secret: 'value', docs: LIBPQ },
   { variable: 'PGDATABASE', schema: z.string().optional(), docs: LIBPQ },
   { variable: 'PGSSLMODE', schema: z.enum(SSL_MODES).optional(), docs: LIBPQ_TLS },
   { variable: 'PGSSLROOTCERT', schema: z.string().optional(), docs: LIBPQ_TLS },
@@ -149,7 +153,7 @@ const SETTINGS = [
     flag: { name: 'api-key', summary: 'CoinCap API key.' },
     variable: 'COINCAP_API_KEY',
     schema: apiKey.optional(),
-    secret: true,
+    secret: 'value',
     docs: { meaning: 'CoinCap v3 key, sent as `Authorization: Bearer`' },
   },
   {
@@ -187,7 +191,7 @@ const SETTINGS = [
       .string()
       .regex(/^[A-Za-z0-9._~+/=-]{16,200}$/, 'must be 16 to 200 letters, digits or ._~+/=- (e.g. openssl rand -hex 24)')
       .optional(),
-    secret: true,
+    secret: 'value',
     docs: {
       default: 'none (a new one, printed once)',
       meaning:
@@ -261,3 +265,11 @@ export type SettingFlags = { [N in GlobalFlagName]?: IsSwitch<N> extends true ? 
 
 /** The entries of the table, seen through their common type. */
 export const SETTING_ENTRIES: readonly SettingDefinition[] = SETTINGS
+
+/** The global flags, as `--name`, whose value is a secret: all of it (`value`), or a URL's password (`url`). */
+export function secretFlags(kind: 'value' | 'url'): string[] {
+  return SETTING_ENTRIES.flatMap((e) => (e.secret === kind && e.flag ? [`--${e.flag.name}`] : []))
+}
+
+/** The variables whose whole value is a secret (`COINCAP_API_KEY`, `PGPASSWORD`). */
+export const SECRET_VARIABLES = SETTING_ENTRIES.flatMap((e) => (e.secret === 'value' && e.variable ? [e.variable] : []))

@@ -157,10 +157,13 @@ export function resolveSettings(
     throw new ConfigError(`Invalid setting ${name}: ${issue.message}.`, hint)
   }
   const s = parsed.data
-  const url = s.DATABASE_URL ? parsePostgresUrl(s.DATABASE_URL) : undefined
-  // The password of a URL and the passphrase of its TLS key are secrets as much as the variables marked so.
-  const secrets = [...VALIDATED.filter((e) => e.secret).map((e) => merged[e.variable]), url?.password]
-  secrets.push(url?.params.sslpassword)
+  const secrets = VALIDATED.flatMap((e) => {
+    const value = merged[e.variable]
+    if (!value || !e.secret) return []
+    // A URL's password and the passphrase of its TLS key are secrets; the rest of it is shown.
+    const url = e.secret === 'url' ? parsePostgresUrl(value) : undefined
+    return url ? [url.password, url.params.sslpassword] : [value]
+  })
   const sources = (source: SettingSource) => SETTING_VARIABLES.filter((v) => given[source][v] !== undefined)
   return {
     database: databaseOf(s),

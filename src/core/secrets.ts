@@ -51,16 +51,22 @@ export function maskUrl(url: string): string {
   }
 }
 
-/** Flags whose value is a secret as a whole (masked entirely), and flags whose value is a URL (password masked). */
-const SECRET_FLAGS = new Set(['--api-key'])
-const URL_FLAGS = new Set(['--database-url'])
+/** Which flags hold a secret: all of their value (`value`: `--api-key`), or a URL's password (`url`). */
+export interface SecretFlags {
+  value: readonly string[]
+  url: readonly string[]
+}
 
 /**
  * Command-line arguments fit to store or show: the values of secret flags become `***`, the password of a
  * database URL (as a flag's value or anywhere else) is masked, and every known secret is masked wherever it
  * appears.
  */
-export function maskArgs(args: readonly string[], secrets: readonly (string | undefined)[]): string[] {
+export function maskArgs(
+  args: readonly string[],
+  secrets: readonly (string | undefined)[],
+  flags: SecretFlags,
+): string[] {
   const out: string[] = []
   let pending: 'secret' | 'url' | undefined
   for (const arg of args) {
@@ -72,10 +78,10 @@ export function maskArgs(args: readonly string[], secrets: readonly (string | un
     const [flag, ...rest] = arg.split('=')
     const value = rest.join('=')
     const inline = rest.length > 0
-    if (SECRET_FLAGS.has(flag!)) {
+    if (flags.value.includes(flag!)) {
       out.push(inline ? `${flag}=${MASK}` : arg)
       if (!inline) pending = 'secret'
-    } else if (URL_FLAGS.has(flag!)) {
+    } else if (flags.url.includes(flag!)) {
       out.push(inline ? `${flag}=${maskUrlArg(value, secrets)}` : arg)
       if (!inline) pending = 'url'
     } else {

@@ -1,11 +1,13 @@
 /** The command line of `run` that each scheduled group runs, and the checks on the flags given after `--`. */
+import { secretFlags } from '../config/settings-table.js'
 import { UsageError } from '../core/errors.js'
 import type { SnapshotDataset } from '../catalogue/index.js'
 import type { ScheduleRequest } from './types.js'
 import { SCHEDULED_FLAG } from '../pipeline/status.js'
 import { SUGGESTED_RETENTION_DAYS } from '../pipeline/storage.js'
 
-const SECRET_FLAGS = ['--api-key', '--database-url', '--env-file']
+/** Flags a schedule must not hold: secrets (they belong in the settings file) and another settings file. */
+const SECRET_FLAGS = [...secretFlags('value'), ...secretFlags('url'), '--env-file']
 
 /**
  * Checks the flags given after `--` for `run` and takes `--datasets` out of them (each cadence group gets

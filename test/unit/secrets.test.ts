@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { secretFlags } from '../../src/config/settings-table.js'
 import { maskArgs } from '../../src/core/secrets.js'
 
 describe('maskArgs', () => {
@@ -29,6 +30,6 @@ describe('maskArgs', () => {
       ['--datasets', 'rates', '--limit', '5'],
     ],
   ])('%j becomes %j', (args, expected) => {
-    expect(maskArgs(args, secrets)).toEqual(expected)
+    expect(maskArgs(args, secrets, { value: secretFlags('value'), url: secretFlags('url') })).toEqual(expected)
   })
 })
