@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Flags, Parser } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
+import { secretVariables } from '../config/settings-table.js'
 import { UsageError } from '../core/errors.js'
 import { durationFlag, MAX_COUNT } from '../cli/flags.js'
 import { measuredRunCredits } from '../pipeline/costs.js'
@@ -106,8 +107,10 @@ export default class Schedule extends BaseCommand<typeof Schedule> {
       budget: flags.budget,
     })
     const wrote = flags.init ? await plan.writeSettingsTemplate(schedule.envFile) : undefined
-    // Settings given as flags are not written into the schedule (secrets among them): as unseen as the shell's.
-    const shell = [...sources.environment, ...sources.flag]
+    // Of the flags, the secrets are never written into a schedule: as unseen as the shell's variables. The
+    // others are forwarded (--data-dir, --schema, --api-url) or shape this command's own output (--log-format).
+    const secrets = [...secretVariables('value'), ...secretVariables('url')]
+    const shell = [...sources.environment, ...sources.flag.filter((variable) => secrets.includes(variable))]
     const checks = await plan.checkScheduleEnvironment(schedule, cli, shell, forwarded.variables)
     this.log(formatScheduleText(schedule, paths.unitDir))
     for (const line of [...formatCost(schedule), ...formatStorage(schedule)]) this.logger.info(line)

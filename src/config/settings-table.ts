@@ -271,5 +271,7 @@ export function secretFlags(kind: 'value' | 'url'): string[] {
   return SETTING_ENTRIES.flatMap((e) => (e.secret === kind && e.flag ? [`--${e.flag.name}`] : []))
 }
 
-/** The variables whose whole value is a secret (`COINCAP_API_KEY`, `PGPASSWORD`). */
-export const SECRET_VARIABLES = SETTING_ENTRIES.flatMap((e) => (e.secret === 'value' && e.variable ? [e.variable] : []))
+/** The variables whose value is a secret: all of it (`value`: `COINCAP_API_KEY`), a URL's password (`url`). */
+export function secretVariables(kind: 'value' | 'url'): string[] {
+  return SETTING_ENTRIES.flatMap((e) => (e.secret === kind && e.variable ? [e.variable] : []))
+}

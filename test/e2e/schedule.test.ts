@@ -154,6 +154,21 @@ describe('schedule --format cron', () => {
       `warn: cron will not see CRYPTO_ETL_SCHEMA (set in this shell or given as flags): put it in ${envFile}.`,
     )
   })
+  it('names the secrets given as flags, not the flags it forwards or that shape its own output', async () => {
+    const { envFile, env } = await newHome(['COINCAP_API_KEY=k-123456', 'CRYPTO_ETL_API_RETRIES=2'])
+    const url = 'postgres://etl:pw-98765@db.example:5432/market'
+    const args = ['--schema', 'market', '--log-format', 'json', '--database-url', url, '--api-key', 'k-654321']
+    const r = await runCli(['schedule', '--every', '1h', '--env-file', envFile, ...args], {
+      env: { ...env, CRYPTO_ETL_API_RETRIES: '3' },
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('will not see'))
+    // COINCAP_API_KEY is in the settings file as the flag's variable, CRYPTO_ETL_API_RETRIES as the shell's.
+    expect(warnings.map((l) => JSON.parse(l).msg)).toEqual([
+      `cron will not see DATABASE_URL (set in this shell or given as flags): put it in ${envFile}.`,
+    ])
+    expect(r.stdout + r.stderr).not.toContain('pw-98765')
+  })
 })
 
 describe('schedule --format systemd', () => {
