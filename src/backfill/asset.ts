@@ -4,7 +4,7 @@
  */
 import type { CoincapClient } from '../coincap/index.js'
 import { ApiAuthError, EtlError, ExitCode, InterruptedError, UsageError } from '../core/errors.js'
-import { dropUntried, insertPending, markFailed, markFinished } from '../warehouse/ledgers/backfill.js'
+import { dropUntried, insertPending, type LedgerKey, markFailed, markFinished } from '../warehouse/ledgers/backfill.js'
 import type { Warehouse } from '../warehouse/connection/connect.js'
 import { toEtlError } from '../warehouse/connection/database-errors.js'
 import { storeRows } from '../warehouse/writing/loader.js'
@@ -61,22 +61,21 @@ export async function backfillAsset(
 ): Promise<void> {
   const { asset } = outcome
   const { interval } = ctx
-  const { sql, schema } = warehouse
   const { signal, events } = options
-  const key = { assetId: asset, interval }
   const { lock, holder } = await tryLock(warehouse, `backfill:${asset}:${interval}`, state.runId)
   if (!lock) {
     outcome.status = 'skipped'
     events?.assetSkipped?.(asset, `${describeHolder(holder)} holds the lock of ${asset} ${interval}`)
     return
   }
+  const job: AssetJob = { warehouse, ctx, outcome, state, options, key: { assetId: asset, interval } }
   try {
     // Planned again under the lock: another backfill may have finished windows since the plan was shown.
     const work = await planAsset(warehouse, ctx, asset)
     const plan = toAssetPlan(work, interval)
     outcome.windows.planned = plan.requests
     outcome.windows.skipped = plan.skipped
-    await insertPending(sql, key, work.windows)
+    await insertPending(warehouse.sql, job.key, work.windows)
     let seenData = false
     let consecutive = 0
     // Each answer is validated and mapped once, as it arrives: the window's points are counted from its rows.
@@ -91,62 +90,91 @@ export async function backfillAsset(
       try {
         got = await completeWindow(fetch, window, interval, await fetching, { dataBefore, recent })
       } catch (error) {
-        const interrupted = interruption(error, signal)
-        if (interrupted) throw interrupted
-        const etl = toEtlError(error, { warehouse, signal })
-        if (etl instanceof ApiAuthError) throw etl
-        await markFailed(sql, key, window)
-        outcome.windows.failed += 1
-        state.failures.push(`${asset} ${isoOf(window.start)}..${isoOf(window.end)}: ${etl.message}`)
-        state.firstError ??= etl
-        events?.windowFailed?.(asset, window, etl)
-        // A 400 or 404 (unknown asset) fails every window of this asset alike.
-        if (etl instanceof UsageError) {
-          outcome.error = etl.message
-          await dropUntried(sql, key)
-          break
-        }
-        if (etl.exitCode === ExitCode.apiUnavailable && ++consecutive >= MAX_CONSECUTIVE_FAILURES) throw etl
+        const failed = await recordFailure(job, window, error)
+        if (failed instanceof UsageError) break
+        if (failed.exitCode === ExitCode.apiUnavailable && ++consecutive >= MAX_CONSECUTIVE_FAILURES) throw failed
         continue
       }
       consecutive = 0
-      let rows = 0
-      let rejected = 0
       await checkDisk()
-      await sql.begin(async (tx) => {
-        for (const answer of got.answers) {
-          throwIfAborted(signal)
-          const loaded = await storeRows(tx, schema, answer)
-          rows += loaded.rows
-          rejected += loaded.rejected
-        }
-        if (got.status !== 'pending') await markFinished(tx, key, got.record, got.status, got.points)
-        throwIfAborted(signal)
-      })
+      await storeWindow(job, window, got)
       seenData ||= got.points > 0
-      const expected = expectedPoints(got.record, interval)
-      outcome.points += got.points
-      outcome.rows += rows
-      outcome.rejected += rejected
-      if (got.status === 'done') outcome.windows.done += 1
-      if (got.status === 'empty') outcome.windows.empty += 1
-      if (got.status === 'done' && got.points < expected) {
-        outcome.windows.short += 1
-        outcome.missing += expected - got.points
-      }
-      events?.windowFinished?.({
-        asset,
-        ...window,
-        status: got.status,
-        points: got.points,
-        expected,
-        rows,
-        requests: got.requests,
-      })
     }
   } finally {
     await lock.release()
   }
   const finished = outcome.windows.done + outcome.windows.empty
   if (outcome.windows.failed > 0) outcome.status = finished > 0 ? 'partial' : 'failed'
+}
+
+/** What the steps of one asset's backfill share. */
+interface AssetJob {
+  warehouse: Warehouse
+  ctx: BackfillContext
+  outcome: AssetOutcome
+  state: RunState
+  options: BackfillOptions
+  key: LedgerKey
+}
+
+/**
+ * Marks a window that could not be fetched `failed` and counts it; returns its error for the caller's verdict.
+ * Rethrows what ends the whole backfill: a signal or a refused key. A 400 or 404 (unknown asset) fails every
+ * window of the asset alike, so its untried windows are dropped and the caller stops.
+ */
+async function recordFailure(job: AssetJob, window: TimeRange, error: unknown): Promise<EtlError> {
+  const { warehouse, outcome, state, key } = job
+  const { signal, events } = job.options
+  const interrupted = interruption(error, signal)
+  if (interrupted) throw interrupted
+  const etl = toEtlError(error, { warehouse, signal })
+  if (etl instanceof ApiAuthError) throw etl
+  await markFailed(warehouse.sql, key, window)
+  outcome.windows.failed += 1
+  state.failures.push(`${outcome.asset} ${isoOf(window.start)}..${isoOf(window.end)}: ${etl.message}`)
+  state.firstError ??= etl
+  events?.windowFailed?.(outcome.asset, window, etl)
+  if (etl instanceof UsageError) {
+    outcome.error = etl.message
+    await dropUntried(warehouse.sql, key)
+  }
+  return etl
+}
+
+/** Loads a fetched window's rows and its ledger mark in one transaction, then counts it in the outcome. */
+async function storeWindow(job: AssetJob, window: TimeRange, got: Fetched): Promise<void> {
+  const { warehouse, outcome, key } = job
+  const { interval } = job.ctx
+  const { signal, events } = job.options
+  let rows = 0
+  let rejected = 0
+  await warehouse.sql.begin(async (tx) => {
+    for (const answer of got.answers) {
+      throwIfAborted(signal)
+      const loaded = await storeRows(tx, warehouse.schema, answer)
+      rows += loaded.rows
+      rejected += loaded.rejected
+    }
+    if (got.status !== 'pending') await markFinished(tx, key, got.record, got.status, got.points)
+    throwIfAborted(signal)
+  })
+  const expected = expectedPoints(got.record, interval)
+  outcome.points += got.points
+  outcome.rows += rows
+  outcome.rejected += rejected
+  if (got.status === 'done') outcome.windows.done += 1
+  if (got.status === 'empty') outcome.windows.empty += 1
+  if (got.status === 'done' && got.points < expected) {
+    outcome.windows.short += 1
+    outcome.missing += expected - got.points
+  }
+  events?.windowFinished?.({
+    asset: outcome.asset,
+    ...window,
+    status: got.status,
+    points: got.points,
+    expected,
+    rows,
+    requests: got.requests,
+  })
 }

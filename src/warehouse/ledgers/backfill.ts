@@ -19,7 +19,8 @@ export interface LedgerWindow {
   stored?: number
 }
 
-interface Key {
+/** One asset and interval of the ledger. */
+export interface LedgerKey {
   assetId: string
   interval: string
 }
@@ -45,7 +46,7 @@ const toWindow = (r: LedgerRow): LedgerWindow => ({
 /** Ledger rows of one asset and interval that overlap `[start, end)`, oldest first; `withStored` counts stored points. */
 export async function ledgerWindows(
   sql: Db,
-  key: Key,
+  key: LedgerKey,
   range: { start: number; end: number },
   options: { withStored?: boolean } = {},
 ): Promise<LedgerWindow[]> {
@@ -63,7 +64,7 @@ export async function ledgerWindows(
 }
 
 /** The start of the oldest window CoinCap sent points for, or null: before it, an empty window is no surprise. */
-export async function firstWindowWithData(sql: Db, key: Key): Promise<number | null> {
+export async function firstWindowWithData(sql: Db, key: LedgerKey): Promise<number | null> {
   const [row] = await sql<{ at: Date | null }[]>`
     select min(window_start) as at from backfill_windows
     where asset_id = ${key.assetId} and interval = ${key.interval} and status = 'done' and rows > 0`
@@ -74,7 +75,7 @@ export async function firstWindowWithData(sql: Db, key: Key): Promise<number | n
  * Records planned windows as `pending`. A window already in the ledger keeps its state; a pending or failed
  * one takes the new end (the last window of a range grows as time passes).
  */
-export async function insertPending(sql: Db, key: Key, windows: readonly { start: number; end: number }[]) {
+export async function insertPending(sql: Db, key: LedgerKey, windows: readonly { start: number; end: number }[]) {
   if (windows.length === 0) return
   await sql`
     insert into backfill_windows (asset_id, interval, window_start, window_end, status)
@@ -92,7 +93,7 @@ export async function insertPending(sql: Db, key: Key, windows: readonly { start
  */
 export async function markFinished(
   tx: Db,
-  key: Key,
+  key: LedgerKey,
   window: { start: number; end: number },
   status: 'done' | 'empty',
   points: number,
@@ -112,7 +113,7 @@ export async function markFinished(
 }
 
 /** Marks a window failed, counting the attempt (the error itself goes to the run's `etl_runs.error`). */
-export async function markFailed(sql: Db, key: Key, window: { start: number; end: number }): Promise<void> {
+export async function markFailed(sql: Db, key: LedgerKey, window: { start: number; end: number }): Promise<void> {
   await sql`
     insert into backfill_windows (asset_id, interval, window_start, window_end, status, attempts)
     values (${key.assetId}, ${key.interval}, ${new Date(window.start)}, ${new Date(window.end)}, 'failed', 1)
@@ -122,7 +123,7 @@ export async function markFailed(sql: Db, key: Key, window: { start: number; end
 }
 
 /** Drops the pending windows never tried (an unknown asset's plan), so the ledger keeps only what was asked. */
-export async function dropUntried(sql: Db, key: Key): Promise<void> {
+export async function dropUntried(sql: Db, key: LedgerKey): Promise<void> {
   await sql`
     delete from backfill_windows
     where asset_id = ${key.assetId} and interval = ${key.interval} and status = 'pending' and attempts = 0`
@@ -131,7 +132,7 @@ export async function dropUntried(sql: Db, key: Key): Promise<void> {
 /** The stored history of one asset and interval: first point to last point + one bucket, or null when none. */
 export async function storedHistoryRange(
   sql: Db,
-  key: Key,
+  key: LedgerKey,
   stepMs: number,
 ): Promise<{ start: number; end: number } | null> {
   const [row] = await sql<{ lo: Date | null; hi: Date | null }[]>`
