@@ -188,7 +188,7 @@ function given(options: QueryOptions): OptionName[] {
 }
 
 /** Checks the report name and that every flag given applies to it. */
-export function parseReport(options: QueryOptions): ReportName | 'sql' {
+function parseReport(options: QueryOptions): ReportName | 'sql' {
   if (options.sql !== undefined) {
     if (options.report) throw new UsageError(`--sql runs its own query; drop the report name '${options.report}'.`)
     const extra = given(options)

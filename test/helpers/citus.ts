@@ -9,7 +9,7 @@ import postgres from 'postgres'
 
 const START_SCRIPT = fileURLToPath(new URL('../../.ci/citus-cluster', import.meta.url))
 
-export const CITUS_DATABASE_URL = process.env.CITUS_DATABASE_URL || 'postgres://postgres@127.0.0.1:5440/postgres'
+const CITUS_DATABASE_URL = process.env.CITUS_DATABASE_URL || 'postgres://postgres@127.0.0.1:5440/postgres'
 
 async function activeWorkers(url: string): Promise<number> {
   const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} })

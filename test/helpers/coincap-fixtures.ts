@@ -25,7 +25,7 @@ export interface Envelope<T = unknown> {
 }
 
 /** The envelope timestamp tests use. */
-export const FIXED_TIMESTAMP = 1_778_331_718_861
+const FIXED_TIMESTAMP = 1_778_331_718_861
 
 export function envelope<T>(data: T[], timestamp = FIXED_TIMESTAMP): Envelope<T> {
   return { data, timestamp }

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest'
 import { type Answer, CoincapClient, type CoincapClientOptions } from '../../src/coincap/index.js'
 import type { Logger } from '../../src/core/log.js'
 
-export const API_URL = 'https://coincap.test/v3'
+const API_URL = 'https://coincap.test/v3'
 export const API_KEY = 'ck-test-5f1e9a27c3b84d60'
 /** The injected clock's time: a whole second, so HTTP dates (second precision) give exact waits. */
 export const NOW = Date.parse('2026-06-01T12:00:00.000Z')

@@ -165,7 +165,7 @@ const DAY = 86_400_000
 const DAYS = 120
 
 /** Sends SIGTERM to the child once its stderr has printed `marker`. */
-export function sigtermOn(marker: string): (child: ChildProcess) => void {
+function sigtermOn(marker: string): (child: ChildProcess) => void {
   return (child) => {
     let seen = ''
     child.stderr?.on('data', (d: Buffer | string) => {

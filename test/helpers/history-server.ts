@@ -44,19 +44,13 @@ export interface HistoryServer extends FixtureServer {
 }
 
 /** The price of `asset` at `time`: deterministic, printed as CoinCap prints decimals. */
-export function priceAt(asset: string, time: number): string {
+function priceAt(asset: string, time: number): string {
   const base = asset === 'bitcoin' ? 60_000 : 3_000
   return (base + Math.sin(time / 3_600_000) * base * 0.05).toFixed(16)
 }
 
 /** The points the source holds for `[start, end]` (CoinCap's `end` is taken as inclusive here). */
-export function generatedPoints(
-  asset: string,
-  interval: Interval,
-  start: number,
-  end: number,
-  o: HistorySourceOptions,
-) {
+function generatedPoints(asset: string, interval: Interval, start: number, end: number, o: HistorySourceOptions) {
   const step = INTERVAL_MS[interval]
   const since = typeof o.since === 'function' ? o.since(asset) : (o.since ?? 0)
   const points: { priceUsd: string; time: number; date: string }[] = []

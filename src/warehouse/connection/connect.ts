@@ -88,7 +88,7 @@ export const BULK_ANSWER_TIMEOUT_SECONDS = 600
  * a warehouse's `sql` (or a transaction of it), never SET a session setting, and add what a statement
  * depends on here instead.
  */
-export function pinnedSettings(schema: string, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Record<string, string> {
+function pinnedSettings(schema: string, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Record<string, string> {
   // lock_timeout: a row or table lock another session keeps never stalls a command for long (see locks.ts).
   return { search_path: `"${schema}", public`, ...PINNED_SESSION_SETTINGS, lock_timeout: `${lockTimeoutMs}ms` }
 }
@@ -384,7 +384,7 @@ function makeWarehouse(
 }
 
 /** The oldest server crypto-etl supports, as `server_version_num` counts (12.0). */
-export const MIN_SERVER_VERSION_NUM = 120000
+const MIN_SERVER_VERSION_NUM = 120000
 
 /**
  * Asks the server for its version, and refuses one older than {@link MIN_SERVER_VERSION_NUM}. The deadline
