@@ -121,7 +121,7 @@ function createdNames(migration: Migration): string[] {
  * creates, before anything is written: `--schema public` with an application's own `assets` table would
  * otherwise fail half-way, or leave an empty schema_migrations behind.
  */
-async function assertNamesFree(sql: Warehouse['sql'], schema: string, pending: readonly Migration[]): Promise<void> {
+async function assertNamesFree(sql: Sql, schema: string, pending: readonly Migration[]): Promise<void> {
   const names = [...new Set(pending.flatMap(createdNames))]
   if (names.length === 0) return
   const [taken] = await sql<{ name: string; kind: string }[]>`
@@ -139,6 +139,10 @@ async function assertNamesFree(sql: Warehouse['sql'], schema: string, pending: r
   )
 }
 
+/**
+ * Applies the migrations not yet applied to the warehouse's schema, each in its own transaction under the
+ * migration lock; checks first that applied ones are unchanged and that this role may create what they need.
+ */
 export async function migrate(warehouse: Warehouse, migrations?: Migration[]): Promise<MigrateResult> {
   const started = performance.now()
   const all = migrations ?? (await loadMigrations())
@@ -148,6 +152,24 @@ export async function migrate(warehouse: Warehouse, migrations?: Migration[]): P
   if (access.hasMigrationsTable) assertPrivileges(access, 'read', schema)
   const applied = access.hasMigrationsTable ? await appliedMigrations(sql, schema) : new Map<number, string>()
   assertNotNewer(applied, all, schema)
+  assertUnchanged(applied, all, schema)
+  const pending = all.filter((m) => !applied.has(m.version))
+  const done: MigrateResult['applied'] = []
+  if (pending.length > 0) {
+    assertMayMigrate(access, pending, schema)
+    await assertNamesFree(sql, schema, pending)
+    if (!access.hasMigrationsTable) await createMigrationsTable(sql, schema)
+    for (const m of pending) if (await applyMigration(sql, schema, m, access)) done.push(m)
+  }
+  return {
+    schema,
+    applied: done.map(({ version, name }) => ({ version, name })),
+    alreadyApplied: all.length - done.length,
+    ms: Math.round(performance.now() - started),
+  }
+}
+
+function assertUnchanged(applied: Map<number, string>, all: Migration[], schema: string): void {
   for (const m of all) {
     const checksum = applied.get(m.version)
     if (checksum !== undefined && checksum !== m.checksum) {
@@ -157,57 +179,46 @@ export async function migrate(warehouse: Warehouse, migrations?: Migration[]): P
       )
     }
   }
-  const pending = all.filter((m) => !applied.has(m.version))
-  const result = (done: MigrateResult['applied']): MigrateResult => ({
-    schema,
-    applied: done,
-    alreadyApplied: all.length - done.length,
-    ms: Math.round(performance.now() - started),
+}
+
+async function createMigrationsTable(sql: Sql, schema: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    await migrationLock(tx, schema)
+    // Read from the catalogs, not by IF NOT EXISTS: that consults caches this transaction filled before it
+    // waited for the lock, so a schema another process made meanwhile failed with 23505.
+    const [made] = await tx<{ schema: boolean }[]>`
+      select exists (select 1 from pg_namespace where nspname = ${schema}) as schema`
+    if (!made?.schema) await tx.unsafe(`create schema "${schema}"`)
+    await tx.unsafe(`create table if not exists "${schema}".schema_migrations (
+      version int primary key, name text not null, checksum text not null, applied_at timestamptz not null default now())`)
   })
-  if (pending.length === 0) return result([])
-  assertMayMigrate(access, pending, schema)
-  await assertNamesFree(sql, schema, pending)
-  if (!access.hasMigrationsTable) {
-    await sql.begin(async (tx) => {
+}
+
+/** Applies one migration and records it; false when another process applied it while this one waited. */
+async function applyMigration(sql: Sql, schema: string, m: Migration, access: Access): Promise<boolean> {
+  return sql
+    .begin(async (tx) => {
       await migrationLock(tx, schema)
-      // Read from the catalogs, not by IF NOT EXISTS: that consults caches this transaction filled before it
-      // waited for the lock, so a schema another process made meanwhile failed with 23505.
-      const [made] = await tx<{ schema: boolean }[]>`
-        select exists (select 1 from pg_namespace where nspname = ${schema}) as schema`
-      if (!made?.schema) await tx.unsafe(`create schema "${schema}"`)
-      await tx.unsafe(`create table if not exists "${schema}".schema_migrations (
-        version int primary key, name text not null, checksum text not null, applied_at timestamptz not null default now())`)
+      const [row] = await tx.unsafe(`select 1 from "${schema}".schema_migrations where version = $1`, [m.version])
+      if (row) return false
+      await tx.unsafe(`set local search_path to "${schema}", public`)
+      await tx.unsafe(m.sql)
+      await tx.unsafe(`insert into "${schema}".schema_migrations (version, name, checksum) values ($1, $2, $3)`, [
+        m.version,
+        m.name,
+        m.checksum,
+      ])
+      return true
     })
-  }
-  const done: MigrateResult['applied'] = []
-  for (const m of pending) {
-    const ran = await sql
-      .begin(async (tx) => {
-        await migrationLock(tx, schema)
-        // Another process may have applied it while this one waited for the lock.
-        const [row] = await tx.unsafe(`select 1 from "${schema}".schema_migrations where version = $1`, [m.version])
-        if (row) return false
-        await tx.unsafe(`set local search_path to "${schema}", public`)
-        await tx.unsafe(m.sql)
-        await tx.unsafe(`insert into "${schema}".schema_migrations (version, name, checksum) values ($1, $2, $3)`, [
-          m.version,
-          m.name,
-          m.checksum,
-        ])
-        return true
-      })
-      .catch((error: unknown) => {
-        // A role that may create in the schema but does not own its tables (42501: must be owner).
-        if ((error as { code?: string }).code !== '42501') throw error
-        throw new ConfigError(
-          `Migration ${migrationLabel(m)} failed for role ${access.role}: ${(error as Error).message}.`,
-          `Run crypto-etl migrate as the role that owns the warehouse's tables (the schema's owner is ${access.schemaOwner}).`,
-          { cause: error },
-        )
-      })
-    if (ran) done.push({ version: m.version, name: m.name })
-  }
-  return result(done)
+    .catch((error: unknown) => {
+      // A role that may create in the schema but does not own its tables (42501: must be owner).
+      if ((error as { code?: string }).code !== '42501') throw error
+      throw new ConfigError(
+        `Migration ${migrationLabel(m)} failed for role ${access.role}: ${(error as Error).message}.`,
+        `Run crypto-etl migrate as the role that owns the warehouse's tables (the schema's owner is ${access.schemaOwner}).`,
+        { cause: error },
+      )
+    })
 }
 
 /** What a reading command learns about the warehouse before it reads. */
