@@ -5,28 +5,42 @@ import { API_KEY, collect, failure, testClient, url, useCoincapServer } from '..
 
 const { server, seen } = useCoincapServer()
 
-/** Serves `/assets` pages out of `total` generated assets, honouring limit and offset. */
-function serveRankedAssets(total: number) {
+/**
+ * Serves `/assets` pages out of `total` generated assets, honouring limit and offset. `later`, when given,
+ * is the list every page after the first reads (ranks that moved in between).
+ */
+function serveRankedAssets(total: number, later?: (all: Record<string, unknown>[]) => Record<string, unknown>[]) {
   const all = makeAssets(total)
+  let pages = 0
   server.use(
     http.get(url('assets'), ({ request }) => {
       const params = new URL(request.url).searchParams
       const offset = Number(params.get('offset') ?? 0)
       const limit = Number(params.get('limit') ?? 100)
-      return HttpResponse.json(envelope(all.slice(offset, offset + limit)))
+      const list = pages++ > 0 && later ? later(all) : all
+      return HttpResponse.json(envelope(list.slice(offset, offset + limit)))
     }),
   )
+  return all
+}
+
+/** Fetches the top `limit` assets: the answers, the query of each request and the size of each page. */
+async function fetchTop(limit: number) {
+  const { client, logs } = testClient()
+  const answers = await collect(client.assets({ limit }))
+  const sizes = answers.map((answer) => answer.data.length)
+  return { answers, logs, sizes, queries: seen.map((request) => request.query) }
 }
 
 describe('assets by rank', () => {
   it('fetches 2,500 assets in exactly 2 requests: limit 2000 offset 0, then 500 more from 50 places back', async () => {
     serveRankedAssets(3000)
-    const answers = await collect(testClient().client.assets({ limit: 2500 }))
-    expect(seen.map((request) => request.query)).toEqual([
+    const { answers, queries, sizes } = await fetchTop(2500)
+    expect(queries).toEqual([
       { limit: '2000', offset: '0' },
       { limit: '550', offset: '1950' },
     ])
-    expect(answers.map((answer) => answer.data.length)).toEqual([2000, 500])
+    expect(sizes).toEqual([2000, 500])
     expect(answers.flatMap((answer) => answer.data).map((asset) => (asset as { rank: string }).rank)).toEqual(
       Array.from({ length: 2500 }, (_, i) => String(i + 1)),
     )
@@ -34,31 +48,23 @@ describe('assets by rank', () => {
 
   it('stops after a page shorter than its limit', async () => {
     serveRankedAssets(2100)
-    const answers = await collect(testClient().client.assets({ limit: 5000 }))
-    expect(seen.map((request) => request.query)).toEqual([
+    const { queries, sizes } = await fetchTop(5000)
+    expect(queries).toEqual([
       { limit: '2000', offset: '0' },
       { limit: '2000', offset: '1950' },
     ])
-    expect(answers.map((answer) => answer.data.length)).toEqual([2000, 100])
+    expect(sizes).toEqual([2000, 100])
   })
 
   it('loses and repeats no asset when ranks shift between two pages', async () => {
-    const all = makeAssets(3000)
-    let pages = 0
-    server.use(
-      http.get(url('assets'), ({ request }) => {
-        const params = new URL(request.url).searchParams
-        const offset = Number(params.get('offset'))
-        // After the first page, five assets of ranks 1996-2000 swap with the five of ranks 2001-2005.
-        const list =
-          pages++ === 0
-            ? all
-            : [...all.slice(0, 1995), ...all.slice(2000, 2005), ...all.slice(1995, 2000), ...all.slice(2005)]
-        return HttpResponse.json(envelope(list.slice(offset, offset + Number(params.get('limit')))))
-      }),
-    )
-    const { client, logs } = testClient()
-    const answers = await collect(client.assets({ limit: 2500 }))
+    // After the first page, five assets of ranks 1996-2000 swap with the five of ranks 2001-2005.
+    const all = serveRankedAssets(3000, (ranked) => [
+      ...ranked.slice(0, 1995),
+      ...ranked.slice(2000, 2005),
+      ...ranked.slice(1995, 2000),
+      ...ranked.slice(2005),
+    ])
+    const { answers, logs } = await fetchTop(2500)
     const ids = answers.flatMap((answer) => answer.data).map((asset) => (asset as { id: string }).id)
     expect(ids).toHaveLength(2500)
     expect(new Set(ids)).toEqual(new Set(all.slice(0, 2500).map((asset) => asset.id)))
@@ -66,19 +72,9 @@ describe('assets by rank', () => {
   })
 
   it('warns when the list moved by more than the overlap between two pages', async () => {
-    const all = makeAssets(3000)
-    let pages = 0
-    server.use(
-      http.get(url('assets'), ({ request }) => {
-        const params = new URL(request.url).searchParams
-        const offset = Number(params.get('offset'))
-        // 60 assets above the boundary are delisted after the first page: everything moves up 60 places.
-        const list = pages++ === 0 ? all : [...all.slice(0, 1000), ...all.slice(1060)]
-        return HttpResponse.json(envelope(list.slice(offset, offset + Number(params.get('limit')))))
-      }),
-    )
-    const { client, logs } = testClient()
-    const answers = await collect(client.assets({ limit: 2500 }))
+    // 60 assets above the boundary are delisted after the first page: everything moves up 60 places.
+    serveRankedAssets(3000, (ranked) => [...ranked.slice(0, 1000), ...ranked.slice(1060)])
+    const { answers, logs } = await fetchTop(2500)
     expect(answers.flatMap((answer) => answer.data)).toHaveLength(2500)
     expect(logs.filter((line) => line.startsWith('warn'))).toEqual([
       'warn assets: the list moved by 50 places or more between two pages (offset 1950): some records may be missing from this snapshot. {"dataset":"assets","offset":1950}',
@@ -87,8 +83,8 @@ describe('assets by rank', () => {
 
   it('sends limit even for the default top 100, in one request', async () => {
     serveRankedAssets(500)
-    await collect(testClient().client.assets({ limit: 100 }))
-    expect(seen.map((request) => request.query)).toEqual([{ limit: '100', offset: '0' }])
+    const { queries } = await fetchTop(100)
+    expect(queries).toEqual([{ limit: '100', offset: '0' }])
   })
 
   it('yields each answer whole: the raw records and the envelope timestamp', async () => {
