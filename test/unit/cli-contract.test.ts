@@ -5,24 +5,23 @@
 import { describe, expect, it } from 'vitest'
 import { BaseCommand } from '../../src/cli/base-command.js'
 
+/** The flags that choose what `extract` and `run` fetch (sorted, as the commands' flags are compared). */
+const SELECTION_FLAGS = [
+  'assets',
+  'datasets',
+  'demo',
+  'limit',
+  'markets-base',
+  'markets-exchange',
+  'markets-limit',
+  'markets-quote',
+]
+
 /** `json: false`: a command that serves until stopped, with no result to print. */
 const COMMANDS: Record<string, { flags: string[]; args: string[]; json?: false }> = {
   backfill: { flags: ['assets', 'fill-gaps', 'from', 'interval', 'plan', 'to', 'top', 'window'], args: [] },
   dashboard: { flags: ['host', 'max-age', 'open', 'plan', 'port', 'refresh'], args: [], json: false },
-  extract: {
-    flags: [
-      'assets',
-      'datasets',
-      'demo',
-      'limit',
-      'markets-base',
-      'markets-exchange',
-      'markets-limit',
-      'markets-quote',
-      'output',
-    ],
-    args: [],
-  },
+  extract: { flags: [...SELECTION_FLAGS, 'output'], args: [] },
   load: { flags: ['allow-demo'], args: ['file'] },
   migrate: { flags: ['distributed'], args: [] },
   prune: { flags: ['datasets', 'dry-run', 'newer-than', 'older-than', 'run'], args: [] },
@@ -30,21 +29,7 @@ const COMMANDS: Record<string, { flags: string[]; args: string[]; json?: false }
     flags: ['asset', 'chart', 'currency', 'exchange', 'format', 'interval', 'limit', 'since', 'sql', 'symbol', 'until'],
     args: ['report'],
   },
-  run: {
-    flags: [
-      'allow-demo',
-      'assets',
-      'datasets',
-      'demo',
-      'limit',
-      'markets-base',
-      'markets-exchange',
-      'markets-limit',
-      'markets-quote',
-      'scheduled',
-    ],
-    args: [],
-  },
+  run: { flags: ['allow-demo', ...SELECTION_FLAGS, 'scheduled'], args: [] },
   schedule: { flags: ['budget', 'dataset-every', 'every', 'force', 'format', 'init', 'install', 'log-file'], args: [] },
   status: { flags: ['datasets', 'max-age', 'runs'], args: [] },
 }
