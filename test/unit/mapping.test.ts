@@ -27,6 +27,89 @@ const rowAt = (columns: Columns, i = 0) =>
 
 const mapped = (answer: Answer, now = answer.timestamp): MappedAnswer => mapAnswer(answer, { runId: 7, now })
 
+/** The first record of each fixture as its snapshot row and, where the dataset has one, its dimension row. */
+const FIRST_ROWS: Record<Dataset, { facts: Record<string, unknown>; dimension?: Record<string, unknown> }> = {
+  assets: {
+    facts: {
+      asset_id: 'bitcoin',
+      observed_at: '2026-05-09T13:01:58.861Z',
+      rank: 1,
+      supply: '20026871.000000000000000000',
+      max_supply: '21000000.000000000000000000',
+      market_cap_usd: '1610151816845.470214843750000000',
+      volume_usd_24h: '19641391949.020343780517578125',
+      price_usd: '80399.570000000006984919',
+      change_percent_24h: '0.2819884727482884',
+      vwap_24h: '80210.72481609907',
+      run_id: 7,
+    },
+    dimension: {
+      asset_id: 'bitcoin',
+      symbol: 'BTC',
+      name: 'Bitcoin',
+      explorer: 'https://blockchain.info/',
+      tokens: '{}',
+    },
+  },
+  exchanges: {
+    facts: {
+      exchange_id: 'binance',
+      observed_at: '2024-09-11T19:53:08.658Z',
+      rank: 1,
+      percent_total_volume: '26.092696389183402061000000000000000000',
+      volume_usd: '13046348194.5917015075683594',
+      trading_pairs: 875,
+      socket: false,
+      updated_at: '2024-09-11T19:52:33.249Z',
+      run_id: 7,
+    },
+    dimension: {
+      exchange_id: 'binance',
+      name: 'Binance',
+      exchange_url: 'https://www.binance.com/',
+    },
+  },
+  markets: {
+    facts: {
+      exchange_id: 'binance',
+      base_id: 'bitcoin',
+      quote_id: 'tether',
+      observed_at: '2024-09-11T19:58:04.904Z',
+      rank: 1,
+      base_symbol: 'BTC',
+      quote_symbol: 'USDT',
+      price_quote: '57490.1825990167999407',
+      price_usd: '57472.9355442370942910',
+      volume_usd_24h: '174391229.1005253791809082',
+      percent_exchange_volume: '15.9415171947330236',
+      trades_count_24h: '80007',
+      updated_at: '2024-09-11T19:57:42.079Z',
+      run_id: 7,
+    },
+  },
+  rates: {
+    facts: {
+      rate_id: 'bitcoin',
+      observed_at: '2024-09-11T19:59:47.747Z',
+      symbol: 'BTC',
+      currency_symbol: '₿',
+      type: 'crypto',
+      rate_usd: '57566.1808511293640215',
+      run_id: 7,
+    },
+  },
+  history: {
+    facts: {
+      asset_id: 'bitcoin',
+      interval: 'h1',
+      ts: '2024-09-04T19:00:00.000Z',
+      price_usd: '57376.4071683907823171',
+      circulating_supply: null,
+      run_id: 7,
+    },
+  },
+}
+
 describe('mapping CoinCap answers to warehouse rows', () => {
   it('has one mapping per dataset of the catalogue', () => {
     expect(Object.keys(MAPPINGS)).toEqual(DATASETS)
@@ -49,92 +132,22 @@ describe('mapping CoinCap answers to warehouse rows', () => {
     },
   )
 
-  it('maps an asset to its snapshot row and its dimension row', () => {
+  it.each(DATASETS)('maps the first %s record to its snapshot row and its dimension row', (dataset) => {
+    const rows = mapped(fixtureAnswer(dataset))
+    expect(rowAt(rows.facts)).toEqual(FIRST_ROWS[dataset].facts)
+    expect(rows.dimension && rowAt(rows.dimension)).toEqual(FIRST_ROWS[dataset].dimension)
+  })
+
+  it('writes asset dimensions to assets, and spans the one partition of its snapshot time', () => {
     const rows = mapped(fixtureAnswer('assets'))
-    expect(rowAt(rows.facts)).toEqual({
-      asset_id: 'bitcoin',
-      observed_at: '2026-05-09T13:01:58.861Z',
-      rank: 1,
-      supply: '20026871.000000000000000000',
-      max_supply: '21000000.000000000000000000',
-      market_cap_usd: '1610151816845.470214843750000000',
-      volume_usd_24h: '19641391949.020343780517578125',
-      price_usd: '80399.570000000006984919',
-      change_percent_24h: '0.2819884727482884',
-      vwap_24h: '80210.72481609907',
-      run_id: 7,
-    })
     expect(rows.dimension?.table).toBe('assets')
-    expect(rowAt(rows.dimension!)).toEqual({
-      asset_id: 'bitcoin',
-      symbol: 'BTC',
-      name: 'Bitcoin',
-      explorer: 'https://blockchain.info/',
-      tokens: '{}',
-    })
     expect(rows.facts.minTime).toEqual(new Date(1778331718861))
     expect(rows.facts.maxTime).toEqual(new Date(1778331718861))
   })
 
-  it('maps an exchange, a market and a rate to their snapshot rows', () => {
-    const exchanges = mapped(fixtureAnswer('exchanges'))
-    expect(rowAt(exchanges.facts)).toEqual({
-      exchange_id: 'binance',
-      observed_at: '2024-09-11T19:53:08.658Z',
-      rank: 1,
-      percent_total_volume: '26.092696389183402061000000000000000000',
-      volume_usd: '13046348194.5917015075683594',
-      trading_pairs: 875,
-      socket: false,
-      updated_at: '2024-09-11T19:52:33.249Z',
-      run_id: 7,
-    })
-    expect(rowAt(exchanges.dimension!)).toEqual({
-      exchange_id: 'binance',
-      name: 'Binance',
-      exchange_url: 'https://www.binance.com/',
-    })
-    const markets = mapped(fixtureAnswer('markets'))
-    expect(rowAt(markets.facts)).toEqual({
-      exchange_id: 'binance',
-      base_id: 'bitcoin',
-      quote_id: 'tether',
-      observed_at: '2024-09-11T19:58:04.904Z',
-      rank: 1,
-      base_symbol: 'BTC',
-      quote_symbol: 'USDT',
-      price_quote: '57490.1825990167999407',
-      price_usd: '57472.9355442370942910',
-      volume_usd_24h: '174391229.1005253791809082',
-      percent_exchange_volume: '15.9415171947330236',
-      trades_count_24h: '80007',
-      updated_at: '2024-09-11T19:57:42.079Z',
-      run_id: 7,
-    })
-    expect(markets.dimension).toBeUndefined()
-    expect(rowAt(mapped(fixtureAnswer('rates')).facts)).toEqual({
-      rate_id: 'bitcoin',
-      observed_at: '2024-09-11T19:59:47.747Z',
-      symbol: 'BTC',
-      currency_symbol: '₿',
-      type: 'crypto',
-      rate_usd: '57566.1808511293640215',
-      run_id: 7,
-    })
-  })
-
-  it('maps a history point with its asset and interval, and spans the partitions its points need', () => {
+  it('spans the partitions the points of a history answer need', () => {
     const answer = fixtureAnswer('history')
     const rows = mapped(answer)
-    expect(rowAt(rows.facts)).toEqual({
-      asset_id: 'bitcoin',
-      interval: 'h1',
-      ts: '2024-09-04T19:00:00.000Z',
-      price_usd: '57376.4071683907823171',
-      circulating_supply: null,
-      run_id: 7,
-    })
-    expect(rows.dimension).toBeUndefined()
     const times = (answer.data as { time: number }[]).map((p) => p.time)
     expect(rows.times).toEqual(times)
     expect(rows.facts.minTime).toEqual(new Date(Math.min(...times)))
