@@ -246,47 +246,44 @@ describe('systemd units', () => {
 
   it('writes a oneshot service with the env file and hardening, and a persistent timer', () => {
     const { units } = buildSchedule({ ...base, format: 'systemd', log: 'syslog', every: 5 * M })
+    // Both files to the letter, written out as they read on disk.
     expect(units).toEqual([
       {
         name: 'crypto-etl.service',
-        text: [
-          header,
-          '[Unit]',
-          'Description=crypto-etl: load CoinCap assets,exchanges,rates',
-          '',
-          '[Service]',
-          'Type=oneshot',
-          `ExecStart=${CMD} --datasets assets,exchanges,rates --scheduled`,
-          'Environment=CRYPTO_ETL_ENV_FILE=/home/ann/.config/crypto-etl/env',
-          'TimeoutStartSec=4m30s',
-          'SyslogIdentifier=crypto-etl',
-          'NoNewPrivileges=yes',
-          'UMask=0077',
-          'LockPersonality=yes',
-          'RestrictRealtime=yes',
-          'RestrictSUIDSGID=yes',
-          'SystemCallArchitectures=native',
-          '',
-        ].join('\n'),
+        text: `${header}
+[Unit]
+Description=crypto-etl: load CoinCap assets,exchanges,rates
+
+[Service]
+Type=oneshot
+ExecStart=${CMD} --datasets assets,exchanges,rates --scheduled
+Environment=CRYPTO_ETL_ENV_FILE=/home/ann/.config/crypto-etl/env
+TimeoutStartSec=4m30s
+SyslogIdentifier=crypto-etl
+NoNewPrivileges=yes
+UMask=0077
+LockPersonality=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+SystemCallArchitectures=native
+`,
       },
       {
         name: 'crypto-etl.timer',
-        text: [
-          header,
-          '# assets,exchanges,rates every 5m: ~38 CoinCap credits a run, ~328,320 a month (typical sizes)',
-          '[Unit]',
-          'Description=crypto-etl: assets,exchanges,rates every 5m',
-          '',
-          '[Timer]',
-          'OnCalendar=*-*-* *:04/5:00',
-          'Persistent=true',
-          'RandomizedDelaySec=30s',
-          'AccuracySec=1s',
-          '',
-          '[Install]',
-          'WantedBy=timers.target',
-          '',
-        ].join('\n'),
+        text: `${header}
+# assets,exchanges,rates every 5m: ~38 CoinCap credits a run, ~328,320 a month (typical sizes)
+[Unit]
+Description=crypto-etl: assets,exchanges,rates every 5m
+
+[Timer]
+OnCalendar=*-*-* *:04/5:00
+Persistent=true
+RandomizedDelaySec=30s
+AccuracySec=1s
+
+[Install]
+WantedBy=timers.target
+`,
       },
     ])
   })
