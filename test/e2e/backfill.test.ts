@@ -151,20 +151,7 @@ describe('backfill against the server database', () => {
     const t = await prepare('server', { hole: (_a, time) => time >= outage[0] && time < outage[1] })
     expect((await runCli(['backfill', ...TWO_ASSETS, ...RANGE], { env: t.env })).code).toBe(0)
     const gaps = await runCli(
-      [
-        'query',
-        'gaps',
-        '--asset',
-        'bitcoin',
-        '--interval',
-        'h1',
-        '--since',
-        '2025-01-01',
-        '--until',
-        '2025-03-31T23:00Z',
-        '--format',
-        'json',
-      ],
+      'query gaps --asset bitcoin --interval h1 --since 2025-01-01 --until 2025-03-31T23:00Z --format json'.split(' '),
       { env: t.env },
     )
     expect(gaps.code).toBe(0)

@@ -220,32 +220,11 @@ describe('the core commands on Citus give the answers of a single server', () =>
     }
 
     await both(['load', landing])
-    const backfill = [
-      'backfill',
-      '--assets',
-      'bitcoin,ethereum',
-      '--interval',
-      'h1',
-      '--from',
-      '2025-01-01',
-      '--to',
-      '2025-02-01',
-    ]
+    const backfill = 'backfill --assets bitcoin,ethereum --interval h1 --from 2025-01-01 --to 2025-02-01'.split(' ')
     await both(backfill)
-    const h = await both([
-      'query',
-      'history',
-      '--asset',
-      'bitcoin',
-      '--interval',
-      'h1',
-      '--since',
-      '2025-01-01',
-      '--until',
-      '2025-02-01',
-      '--format',
-      'json',
-    ])
+    const h = await both(
+      'query history --asset bitcoin --interval h1 --since 2025-01-01 --until 2025-02-01 --format json'.split(' '),
+    )
     expect(JSON.parse(h.citus.stdout)).toEqual(JSON.parse(h.single.stdout))
     expect(JSON.parse(h.citus.stdout)).toHaveLength(31 * 24)
     await both(['run'])

@@ -221,18 +221,7 @@ describe('run endings on the server, more siblings', () => {
       scratch.onCleanup(() => server.close())
       const t = await warehouseFor('server', server)
       const r = await runCli(
-        [
-          'backfill',
-          '--assets',
-          'bitcoin,ethereum',
-          '--interval',
-          'd1',
-          '--from',
-          '2025-01-01',
-          '--to',
-          '2025-02-01',
-          '--json',
-        ],
+        'backfill --assets bitcoin,ethereum --interval d1 --from 2025-01-01 --to 2025-02-01 --json'.split(' '),
         { env: t.env },
       )
       expect(r.code).toBe(77)
