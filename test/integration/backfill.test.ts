@@ -7,6 +7,7 @@ import { tryLock } from '../../src/warehouse/ledgers/locks.js'
 import { migrate } from '../../src/warehouse/migrate.js'
 import { findHistoryGaps } from '../../src/warehouse/reading/queries.js'
 import { type HistoryServer, startHistoryServer, windowsAsked } from '../helpers/history-server.js'
+import { useTestWarehouse } from '../helpers/use-warehouse.js'
 import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
 
 const NOW = Date.parse('2025-06-15T12:00:00Z')
@@ -27,17 +28,11 @@ const WINDOWS = [
 const POINTS_90D_H1 = 90 * 24
 
 describe.each(TARGETS)('backfill on the %s database', (target) => {
-  let t: TestWarehouse
   let sql: Sql
   let server: HistoryServer
-
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `backfill_${target}`)
-    sql = t.warehouse.sql
-    await migrate(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
+  const t = useTestWarehouse(target, `backfill_${target}`, async (warehouse) => {
+    sql = warehouse.sql
+    await migrate(warehouse)
   })
   beforeEach(async () => {
     await sql`truncate asset_history, backfill_windows, etl_runs, rejected_records restart identity`

@@ -3,23 +3,15 @@
  * latest_rates, runs) agree with `query`'s reports on the same data, and every table, view and column of the
  * warehouse carries a comment that a BI catalogue shows.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { runQuery } from '../../src/pipeline/query.js'
-import { seedWarehouse, type Seeded } from '../helpers/seed.js'
-import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
+import { useSeededWarehouse } from '../helpers/use-warehouse.js'
+import { TARGETS } from '../helpers/warehouse.js'
 
 export const BI_VIEWS = ['latest_exchanges', 'latest_markets', 'latest_prices', 'latest_rates', 'price_points', 'runs']
 
 describe.each(TARGETS)('BI views and comments on the %s database', (target) => {
-  let t: TestWarehouse
-  let seeded: Seeded
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `bi_views_${target}`)
-    seeded = await seedWarehouse(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
-  })
+  const t = useSeededWarehouse(target, `bi_views_${target}`)
   const view = (name: string, where = '') =>
     t.warehouse.sql.unsafe(`select * from "${t.warehouse.schema}".${name} ${where}`) as Promise<
       Record<string, unknown>[]
@@ -60,17 +52,17 @@ describe.each(TARGETS)('BI views and comments on the %s database', (target) => {
   it('price_points holds every snapshot and history point of an asset, with its symbol', async () => {
     const rows = await view('price_points', `where asset_id = 'bitcoin' order by time, source, interval`)
     const at = (ms: number) => new Date(ms).toISOString()
-    const h1 = (hours: number) => at(seeded.historyStart.getTime() + hours * 3_600_000)
-    const dayBefore = at(Math.floor(seeded.at.getTime() / 86_400_000) * 86_400_000 - 86_400_000)
+    const h1 = (hours: number) => at(t.seeded.historyStart.getTime() + hours * 3_600_000)
+    const dayBefore = at(Math.floor(t.seeded.at.getTime() / 86_400_000) * 86_400_000 - 86_400_000)
     expect(rows.map((r) => [r.source, r.interval, (r.time as Date).toISOString(), r.price_usd, r.symbol])).toEqual([
       ['history', 'd1', dayBefore, '78000', 'BTC'],
       ['history', 'h1', h1(0), '79000.5', 'BTC'],
       ['history', 'h1', h1(1), '79100', 'BTC'],
       ['history', 'h1', h1(4), '79400', 'BTC'],
-      ['snapshot', null, at(seeded.t0.getTime()), '80000', 'BTC'],
-      ['snapshot', null, at(seeded.t1.getTime()), '80400', 'BTC'],
+      ['snapshot', null, at(t.seeded.t0.getTime()), '80000', 'BTC'],
+      ['snapshot', null, at(t.seeded.t1.getTime()), '80400', 'BTC'],
       ['history', 'h1', h1(6), '79600.25', 'BTC'],
-      ['snapshot', null, at(seeded.t2.getTime()), '80800.000000000006984919', 'BTC'],
+      ['snapshot', null, at(t.seeded.t2.getTime()), '80800.000000000006984919', 'BTC'],
     ])
   })
 

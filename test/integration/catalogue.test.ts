@@ -1,8 +1,8 @@
 /** The catalogue against the migrated warehouse: every table, column, type and key it names exists as it says. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { CATALOGUE, type DatasetFacts, DATASETS, INTERVALS } from '../../src/catalogue/index.js'
 import { migrate } from '../../src/warehouse/migrate.js'
-import { openTestWarehouse, type TestWarehouse } from '../helpers/warehouse.js'
+import { useTestWarehouse } from '../helpers/use-warehouse.js'
 
 /** `format_type` spellings of the catalogue's types. */
 const POSTGRES_TYPE: Record<string, string> = {
@@ -16,14 +16,7 @@ const POSTGRES_TYPE: Record<string, string> = {
 }
 
 describe('the catalogue matches the migrated warehouse', () => {
-  let t: TestWarehouse
-  beforeAll(async () => {
-    t = await openTestWarehouse('server', 'catalogue')
-    await migrate(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
-  })
+  const t = useTestWarehouse('server', 'catalogue', migrate)
 
   /** The columns of `table` in the test schema, in order, with their types as Postgres spells them. */
   function storedColumns(table: string) {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Answer } from '../../src/coincap/index.js'
 import { BulkWriter } from '../../src/warehouse/writing/bulk.js'
 import { migrate } from '../../src/warehouse/migrate.js'
 import { historyRows, loadAnswer } from '../../src/pipeline/mapping.js'
-import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
+import { useTestWarehouse } from '../helpers/use-warehouse.js'
+import { TARGETS } from '../helpers/warehouse.js'
 
 const T1 = Date.parse('2025-11-22T10:00:00.000Z')
 const T0 = T1 - 3_600_000
@@ -35,14 +36,7 @@ function points(count: number, start = Date.parse('2025-01-01T00:00:00Z')) {
 }
 
 describe.each(TARGETS)('loading answers on the %s database', (target) => {
-  let t: TestWarehouse
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `loader_${target}`)
-    await migrate(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
-  })
+  const t = useTestWarehouse(target, `loader_${target}`, migrate)
 
   const load = (answer: Answer) => t.warehouse.sql.begin((tx) => loadAnswer(tx, t.warehouse.schema, answer, 7))
 

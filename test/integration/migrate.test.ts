@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/core/errors.js'
 import { loadMigrations, migrate } from '../../src/warehouse/migrate.js'
 import { ensurePartitions } from '../../src/warehouse/writing/partitions.js'
-import { openTestWarehouse, TARGETS, type TestWarehouse, WAREHOUSE_TABLES as TABLES } from '../helpers/warehouse.js'
+import { useTestWarehouse } from '../helpers/use-warehouse.js'
+import { openTestWarehouse, TARGETS, WAREHOUSE_TABLES as TABLES } from '../helpers/warehouse.js'
 
 describe.each(TARGETS)('migrations on the %s database', (target) => {
-  let t: TestWarehouse
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `migrate_${target}`)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
-  })
+  const t = useTestWarehouse(target, `migrate_${target}`)
 
   it('applies every migration once, then nothing the second time', async () => {
     const all = await loadMigrations()

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { DatabaseError, InterruptedError, UsageError } from '../../src/core/errors.js'
 import type { Logger } from '../../src/core/log.js'
 import { type PruneOptions, prune, resolvePruneCriteria } from '../../src/pipeline/prune.js'
@@ -6,7 +6,8 @@ import type { Sql } from '../../src/warehouse/connection/connect.js'
 import { migrate } from '../../src/warehouse/migrate.js'
 import { ensurePartitions, PARTITIONED_TABLES, type PartitionedTable } from '../../src/warehouse/writing/partitions.js'
 import { dropPartition, listPartitions } from '../../src/warehouse/writing/prune.js'
-import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
+import { useTestWarehouse } from '../helpers/use-warehouse.js'
+import { openTestWarehouse, TARGETS } from '../helpers/warehouse.js'
 
 const NOW = new Date('2025-06-15T12:00:00Z')
 /** `--older-than 30d` at NOW. */
@@ -17,17 +18,11 @@ const DAY = 86_400_000
 const at = (base: Date, ms: number) => new Date(base.getTime() + ms)
 
 describe.each(TARGETS)('prune on the %s database', (target) => {
-  let t: TestWarehouse
   let sql: Sql
   let schema: string
-
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `prune_${target}`)
-    ;({ sql, schema } = t.warehouse)
-    await migrate(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
+  const t = useTestWarehouse(target, `prune_${target}`, async (warehouse) => {
+    ;({ sql, schema } = warehouse)
+    await migrate(warehouse)
   })
   beforeEach(async () => {
     for (const table of PARTITIONED_TABLES) {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/core/errors.js'
 import { type QueryOptions, runQuery } from '../../src/pipeline/query.js'
 import { renderQuery, toCsv } from '../../src/ui/query.js'
 import { findHistoryGaps, runReadOnly } from '../../src/warehouse/reading/queries.js'
-import { type Seeded, seedWarehouse } from '../helpers/seed.js'
-import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
+import { useSeededWarehouse } from '../helpers/use-warehouse.js'
+import { openTestWarehouse, TARGETS } from '../helpers/warehouse.js'
 
 const HOUR = 3_600_000
 const later = (d: Date, ms: number) => new Date(d.getTime() + ms)
@@ -38,29 +38,20 @@ function parseCsv(text: string): string[][] {
 }
 
 describe.each(TARGETS)('query on the %s database', (target) => {
-  let t: TestWarehouse
-  let s: Seeded
-  const query = (options: QueryOptions) => runQuery(t.warehouse, { now: s.at, ...options })
+  const t = useSeededWarehouse(target, `query_${target}`)
+  const query = (options: QueryOptions) => runQuery(t.warehouse, { now: t.seeded.at, ...options })
   const assetCount = async () => (await t.warehouse.sql<{ n: number }[]>`select count(*)::int as n from assets`)[0]?.n
-
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `query_${target}`)
-    s = await seedWarehouse(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
-  })
 
   it("latest lists each asset's newest snapshot by rank, one missing from the newest answer with its older one", async () => {
     const r = await query({})
     expect(r.report).toBe('latest')
     expect(pick(r.rows, 'rank', 'asset_id', 'symbol', 'price', 'change_24h', 'observed_at')).toEqual([
-      [1, 'bitcoin', 'BTC', '80800.000000000006984919', '2.345678', iso(s.at)],
-      [2, 'ethereum', 'ETH', '2940', '-1.5', iso(s.at)],
-      [3, 'tether', 'USDT', '1.000100000000000000', '0.004', iso(s.at)],
-      [4, 'dogecoin', 'DOGE', '0.210000000000000000', '-0.5', iso(s.at)],
-      [5, 'shiba-inu', 'SHIB', '0.000011969800000000', '-3', iso(s.t1)],
-      [6, 'bitcoin-bep2', 'BTC', '80700.5', '0.1', iso(s.at)],
+      [1, 'bitcoin', 'BTC', '80800.000000000006984919', '2.345678', iso(t.seeded.at)],
+      [2, 'ethereum', 'ETH', '2940', '-1.5', iso(t.seeded.at)],
+      [3, 'tether', 'USDT', '1.000100000000000000', '0.004', iso(t.seeded.at)],
+      [4, 'dogecoin', 'DOGE', '0.210000000000000000', '-0.5', iso(t.seeded.at)],
+      [5, 'shiba-inu', 'SHIB', '0.000011969800000000', '-3', iso(t.seeded.t1)],
+      [6, 'bitcoin-bep2', 'BTC', '80700.5', '0.1', iso(t.seeded.at)],
     ])
   })
 
@@ -76,7 +67,7 @@ describe.each(TARGETS)('query on the %s database', (target) => {
         change_24h: '2.345678',
         market_cap: '1603123456789.123456789012345678',
         volume_24h: '35123456789.5',
-        observed_at: s.at,
+        observed_at: t.seeded.at,
       },
     ])
   })
@@ -84,8 +75,8 @@ describe.each(TARGETS)('query on the %s database', (target) => {
   it("latest with --asset shows that asset's newest snapshot even when older than the newest observation", async () => {
     const r = await query({ assetIds: ['shiba-inu', 'ethereum'] })
     expect(pick(r.rows, 'asset_id', 'price', 'observed_at')).toEqual([
-      ['ethereum', '2940', iso(s.at)],
-      ['shiba-inu', '0.000011969800000000', iso(s.t1)],
+      ['ethereum', '2940', iso(t.seeded.at)],
+      ['shiba-inu', '0.000011969800000000', iso(t.seeded.t1)],
     ])
   })
 
@@ -95,43 +86,44 @@ describe.each(TARGETS)('query on the %s database', (target) => {
   })
 
   it('history lists snapshots and the finest stored interval of asset_history, oldest first', async () => {
-    const r = await query({ report: 'history', symbols: ['BTC'], since: new Date(s.at.getTime() - 7 * HOUR) })
+    const r = await query({ report: 'history', symbols: ['BTC'], since: new Date(t.seeded.at.getTime() - 7 * HOUR) })
     expect(r.assetId).toBe('bitcoin')
     expect(pick(r.rows, 'time', 'price', 'source')).toEqual([
-      [iso(s.historyStart), '79000.5', 'history h1'],
-      [iso(s.historyStart, HOUR), '79100', 'history h1'],
-      [iso(s.historyStart, 4 * HOUR), '79400', 'history h1'],
-      [iso(s.t0), '80000', 'snapshot'],
-      [iso(s.t1), '80400', 'snapshot'],
-      [iso(s.historyStart, 6 * HOUR), '79600.25', 'history h1'],
-      [iso(s.t2), '80800.000000000006984919', 'snapshot'],
+      [iso(t.seeded.historyStart), '79000.5', 'history h1'],
+      [iso(t.seeded.historyStart, HOUR), '79100', 'history h1'],
+      [iso(t.seeded.historyStart, 4 * HOUR), '79400', 'history h1'],
+      [iso(t.seeded.t0), '80000', 'snapshot'],
+      [iso(t.seeded.t1), '80400', 'snapshot'],
+      [iso(t.seeded.historyStart, 6 * HOUR), '79600.25', 'history h1'],
+      [iso(t.seeded.t2), '80800.000000000006984919', 'snapshot'],
     ])
   })
 
   it('history defaults to the last hour and --limit keeps the newest points in time order', async () => {
     const r = await query({ report: 'history', assetIds: ['bitcoin'], limit: 2 })
-    expect(r.since).toEqual(new Date(s.at.getTime() - HOUR))
+    expect(r.since).toEqual(new Date(t.seeded.at.getTime() - HOUR))
     expect(pick(r.rows, 'time', 'source')).toEqual([
-      [iso(s.historyStart, 6 * HOUR), 'history h1'],
-      [iso(s.t2), 'snapshot'],
+      [iso(t.seeded.historyStart, 6 * HOUR), 'history h1'],
+      [iso(t.seeded.t2), 'snapshot'],
     ])
   })
 
   it('movers lists the largest gains, then the largest losses, from first to last snapshot', async () => {
+    const { t0, t1, t2 } = t.seeded
     const r = await query({ report: 'movers' })
     expect(pick(r.rows, 'side', 'asset_id', 'price_from', 'price_to', 'change', 'from', 'to')).toEqual([
-      ['gain', 'dogecoin', '0.2', '0.210000000000000000', '5.00000000000000000000', iso(s.t0), iso(s.t2)],
-      ['gain', 'bitcoin', '80000', '80800.000000000006984919', '1.00000000000000873100', iso(s.t0), iso(s.t2)],
+      ['gain', 'dogecoin', '0.2', '0.210000000000000000', '5.00000000000000000000', iso(t0), iso(t2)],
+      ['gain', 'bitcoin', '80000', '80800.000000000006984919', '1.00000000000000873100', iso(t0), iso(t2)],
       [
         'loss',
         'shiba-inu',
         '0.000012340000000000',
         '0.000011969800000000',
         '-3.00000000000000000000',
-        iso(s.t0),
-        iso(s.t1),
+        iso(t0),
+        iso(t1),
       ],
-      ['loss', 'ethereum', '3000', '2940', '-2.00000000000000000000', iso(s.t0), iso(s.t2)],
+      ['loss', 'ethereum', '3000', '2940', '-2.00000000000000000000', iso(t0), iso(t2)],
     ])
   })
 
@@ -146,9 +138,9 @@ describe.each(TARGETS)('query on the %s database', (target) => {
   it('exchanges lists the newest exchange snapshot by rank', async () => {
     const r = await query({ report: 'exchanges' })
     expect(pick(r.rows, 'rank', 'exchange_id', 'name', 'volume_24h', 'share', 'pairs', 'updated')).toEqual([
-      [1, 'binance', 'Binance', '12000000000.25', '40.123', 1500, iso(s.at, -30_000)],
+      [1, 'binance', 'Binance', '12000000000.25', '40.123', 1500, iso(t.seeded.at, -30_000)],
       [2, 'coinbase', 'Coinbase Exchange', '3000000000', '10', 400, null],
-      [3, 'kraken', 'Kraken', '1000000000', '3.3333', 600, iso(s.at, -30_000)],
+      [3, 'kraken', 'Kraken', '1000000000', '3.3333', 600, iso(t.seeded.at, -30_000)],
     ])
   })
 
@@ -165,17 +157,17 @@ describe.each(TARGETS)('query on the %s database', (target) => {
   it('runs lists etl_runs newest first', async () => {
     const r = await query({ report: 'runs', limit: 3 })
     expect(pick(r.rows, 'run_id', 'command', 'status', 'rows', 'credits', 'duration_ms')).toEqual([
-      [s.runs.t2, 'run', 'ok', 5, 7, 5000],
-      [s.runs.t1, 'run', 'ok', 5, 5, 5000],
-      [s.runs.backfill, 'backfill', 'ok', 5, 2, 5000],
+      [t.seeded.runs.t2, 'run', 'ok', 5, 7, 5000],
+      [t.seeded.runs.t1, 'run', 'ok', 5, 5, 5000],
+      [t.seeded.runs.backfill, 'backfill', 'ok', 5, 2, 5000],
     ])
   })
 
   it('gaps groups the missing h1 points between the first and last stored one into ranges', async () => {
     const r = await query({ report: 'gaps', assetIds: ['bitcoin'], interval: 'h1' })
     expect(pick(r.rows, 'from', 'to', 'missing')).toEqual([
-      [iso(s.historyStart, 2 * HOUR), iso(s.historyStart, 3 * HOUR), 2],
-      [iso(s.historyStart, 5 * HOUR), iso(s.historyStart, 5 * HOUR), 1],
+      [iso(t.seeded.historyStart, 2 * HOUR), iso(t.seeded.historyStart, 3 * HOUR), 2],
+      [iso(t.seeded.historyStart, 5 * HOUR), iso(t.seeded.historyStart, 5 * HOUR), 1],
     ])
   })
 
@@ -183,36 +175,41 @@ describe.each(TARGETS)('query on the %s database', (target) => {
     const gaps = await findHistoryGaps(t.warehouse.sql, {
       assetId: 'bitcoin',
       interval: 'h1',
-      from: new Date(s.historyStart.getTime() - 2 * HOUR - 1),
-      to: new Date(s.historyStart.getTime() + 8 * HOUR + 1),
+      from: new Date(t.seeded.historyStart.getTime() - 2 * HOUR - 1),
+      to: new Date(t.seeded.historyStart.getTime() + 8 * HOUR + 1),
     })
     expect(gaps).toEqual([
       {
-        from: new Date(s.historyStart.getTime() - 2 * HOUR),
-        to: new Date(s.historyStart.getTime() - HOUR),
+        from: new Date(t.seeded.historyStart.getTime() - 2 * HOUR),
+        to: new Date(t.seeded.historyStart.getTime() - HOUR),
         missing: 2,
       },
       {
-        from: new Date(s.historyStart.getTime() + 2 * HOUR),
-        to: new Date(s.historyStart.getTime() + 3 * HOUR),
+        from: new Date(t.seeded.historyStart.getTime() + 2 * HOUR),
+        to: new Date(t.seeded.historyStart.getTime() + 3 * HOUR),
         missing: 2,
       },
       {
-        from: new Date(s.historyStart.getTime() + 5 * HOUR),
-        to: new Date(s.historyStart.getTime() + 5 * HOUR),
+        from: new Date(t.seeded.historyStart.getTime() + 5 * HOUR),
+        to: new Date(t.seeded.historyStart.getTime() + 5 * HOUR),
         missing: 1,
       },
       {
-        from: new Date(s.historyStart.getTime() + 7 * HOUR),
-        to: new Date(s.historyStart.getTime() + 8 * HOUR),
+        from: new Date(t.seeded.historyStart.getTime() + 7 * HOUR),
+        to: new Date(t.seeded.historyStart.getTime() + 8 * HOUR),
         missing: 2,
       },
     ])
   })
 
   it('gaps from --since without --until runs to the last finished bucket, even with no history stored', async () => {
-    const r = await query({ report: 'gaps', assetIds: ['tether'], interval: 'h1', since: later(s.at, -3 * HOUR) })
-    expect(pick(r.rows, 'from', 'to', 'missing')).toEqual([[iso(s.at, -3 * HOUR), iso(s.at, -HOUR), 3]])
+    const r = await query({
+      report: 'gaps',
+      assetIds: ['tether'],
+      interval: 'h1',
+      since: later(t.seeded.at, -3 * HOUR),
+    })
+    expect(pick(r.rows, 'from', 'to', 'missing')).toEqual([[iso(t.seeded.at, -3 * HOUR), iso(t.seeded.at, -HOUR), 3]])
   })
 
   it('findHistoryGaps finds nothing for an asset with no history and no bounds', async () => {
@@ -264,8 +261,8 @@ describe.each(TARGETS)('query on the %s database', (target) => {
       share: '40.123',
       pairs: 1500,
       socket: true,
-      updated: iso(s.at, -30_000),
-      observed_at: iso(s.at),
+      updated: iso(t.seeded.at, -30_000),
+      observed_at: iso(t.seeded.at),
     })
   })
 
@@ -333,7 +330,7 @@ describe.each(TARGETS)('query on the %s database', (target) => {
   })
 
   it('a flag the report does not read is a usage error', async () => {
-    await expect(query({ report: 'exchanges', since: s.t0 })).rejects.toMatchObject({
+    await expect(query({ report: 'exchanges', since: t.seeded.t0 })).rejects.toMatchObject({
       exitCode: 2,
       message: "--since does not apply to 'exchanges'; it reads --limit, --currency.",
     })
@@ -348,19 +345,11 @@ describe.each(TARGETS)('query on the %s database', (target) => {
 })
 
 describe.each(TARGETS)('demo data on the %s database', (target) => {
-  let t: TestWarehouse
-  let s: Seeded
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `query_demo_${target}`)
-    s = await seedWarehouse(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
-  })
+  const t = useSeededWarehouse(target, `query_demo_${target}`)
 
   it('snapshot reports name the demo runs whose rows are still stored, until they are removed', async () => {
     const { sql } = t.warehouse
-    const query = (report: string) => runQuery(t.warehouse, { now: s.at, report })
+    const query = (report: string) => runQuery(t.warehouse, { now: t.seeded.at, report })
     expect((await query('latest')).demoRuns).toBeUndefined()
     const demoRun = async (at: Date) => {
       const [row] = await sql<{ id: number }[]>`
@@ -368,10 +357,10 @@ describe.each(TARGETS)('demo data on the %s database', (target) => {
         values ('run --demo', ${later(at, -1000)}, ${later(at, 1000)}, 'ok') returning run_id::int as id`
       return row!.id
     }
-    const withRows = await demoRun(s.at)
-    await demoRun(later(s.at, -HOUR)) // its rows were pruned: nothing to label
+    const withRows = await demoRun(t.seeded.at)
+    await demoRun(later(t.seeded.at, -HOUR)) // its rows were pruned: nothing to label
     await sql`insert into rate_snapshots (rate_id, observed_at, symbol, type, rate_usd, run_id)
-      values ('demo-coin', ${s.at}, 'DMO', 'crypto', '1', ${withRows})`
+      values ('demo-coin', ${t.seeded.at}, 'DMO', 'crypto', '1', ${withRows})`
     expect((await query('latest')).demoRuns).toEqual([withRows])
     expect((await query('exchanges')).demoRuns).toEqual([withRows])
     expect((await query('runs')).demoRuns).toBeUndefined()

@@ -1,24 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { getStatus } from '../../src/pipeline/status.js'
 import { loadMigrations, migrate } from '../../src/warehouse/migrate.js'
-import { type Seeded, seedWarehouse } from '../helpers/seed.js'
-import { openTestWarehouse, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
+import { useSeededWarehouse, useTestWarehouse } from '../helpers/use-warehouse.js'
+import { TARGETS } from '../helpers/warehouse.js'
 
 const MIN = 60_000
 const HOUR = 3_600_000
 const later = (d: Date, ms: number) => new Date(d.getTime() + ms)
 
 describe.each(TARGETS)('status on the %s database', (target) => {
-  let t: TestWarehouse
-  let s: Seeded
+  const t = useSeededWarehouse(target, `status_${target}`)
   const status = (nowOffsetMs: number, maxAgeMs?: number) =>
-    getStatus(t.warehouse, { now: later(s.at, nowOffsetMs), maxAgeMs })
+    getStatus(t.warehouse, { now: later(t.seeded.at, nowOffsetMs), maxAgeMs })
   /** Adds a run for one test and removes it afterwards. */
   async function withRun(status: string, startedOffsetMs: number, fn: (id: number) => Promise<void>, command = 'run') {
     const { sql } = t.warehouse
     const [row] = await sql<{ id: number }[]>`
       insert into etl_runs (command, started_at, status, datasets, error)
-      values (${command}, ${later(s.at, startedOffsetMs)}, ${status}, ${sql.array(['assets'])},
+      values (${command}, ${later(t.seeded.at, startedOffsetMs)}, ${status}, ${sql.array(['assets'])},
         ${status === 'failed' ? 'CoinCap rejected the key (401).\nCheck COINCAP_API_KEY.' : null})
       returning run_id::int as id`
     try {
@@ -28,25 +27,17 @@ describe.each(TARGETS)('status on the %s database', (target) => {
     }
   }
 
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `status_${target}`)
-    s = await seedWarehouse(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
-  })
-
   it('gives the newest observation and its age per dataset, and which ones are scheduled', async () => {
     const r = await status(90_000)
     expect(r.datasets).toEqual([
-      { dataset: 'assets', table: 'asset_snapshots', newest: s.at, ageMs: 90_000, scheduled: true },
-      { dataset: 'exchanges', table: 'exchange_snapshots', newest: s.at, ageMs: 90_000, scheduled: true },
-      { dataset: 'markets', table: 'market_snapshots', newest: s.at, ageMs: 90_000, scheduled: false },
-      { dataset: 'rates', table: 'rate_snapshots', newest: s.at, ageMs: 90_000, scheduled: true },
+      { dataset: 'assets', table: 'asset_snapshots', newest: t.seeded.at, ageMs: 90_000, scheduled: true },
+      { dataset: 'exchanges', table: 'exchange_snapshots', newest: t.seeded.at, ageMs: 90_000, scheduled: true },
+      { dataset: 'markets', table: 'market_snapshots', newest: t.seeded.at, ageMs: 90_000, scheduled: false },
+      { dataset: 'rates', table: 'rate_snapshots', newest: t.seeded.at, ageMs: 90_000, scheduled: true },
       {
         dataset: 'history',
         table: 'asset_history',
-        newest: later(s.historyStart, 6 * HOUR),
+        newest: later(t.seeded.historyStart, 6 * HOUR),
         ageMs: 90_000,
         scheduled: false,
       },
@@ -54,10 +45,10 @@ describe.each(TARGETS)('status on the %s database', (target) => {
   })
 
   it('lists the last runs newest first', async () => {
-    const r = await getStatus(t.warehouse, { now: s.at, runs: 2 })
+    const r = await getStatus(t.warehouse, { now: t.seeded.at, runs: 2 })
     expect(r.runs.map((run) => [run.run_id, run.command, run.status, run.credits])).toEqual([
-      [s.runs.t2, 'run', 'ok', 7],
-      [s.runs.t1, 'run', 'ok', 5],
+      [t.seeded.runs.t2, 'run', 'ok', 7],
+      [t.seeded.runs.t1, 'run', 'ok', 5],
     ])
   })
 
@@ -93,7 +84,7 @@ describe.each(TARGETS)('status on the %s database', (target) => {
 
   it('is unhealthy with one reason per scheduled dataset when the data is two hours old', async () => {
     const r = await status(2 * HOUR, 15 * MIN)
-    const newest = s.at.toISOString()
+    const newest = t.seeded.at.toISOString()
     expect(r.health).toEqual({
       maxAgeMs: 15 * MIN,
       healthy: false,
@@ -145,14 +136,7 @@ describe.each(TARGETS)('status on the %s database', (target) => {
 })
 
 describe.each(TARGETS)('status of an empty %s warehouse', (target) => {
-  let t: TestWarehouse
-  beforeAll(async () => {
-    t = await openTestWarehouse(target, `status_empty_${target}`)
-    await migrate(t.warehouse)
-  })
-  afterAll(async () => {
-    await t?.cleanup()
-  })
+  const t = useTestWarehouse(target, `status_empty_${target}`, migrate)
 
   it('fails the health check saying no run was recorded', async () => {
     const r = await getStatus(t.warehouse, { now: new Date('2025-11-22T12:00:00Z'), maxAgeMs: 15 * MIN })
