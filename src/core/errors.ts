@@ -51,54 +51,35 @@ export function endingOf(error: EtlError): Ending {
   return { name: error.name, message: error.message, hint: error.hint, exitCode: error.exitCode }
 }
 
-/** Exit 2: a flag or argument the command cannot use. */
-export class UsageError extends EtlError {
-  constructor(message: string, hint?: string, options?: ErrorOptions) {
-    super(message, ExitCode.usage, hint, options)
+/** The base of an error class that always exits with `exitCode`: each class below only names its code. */
+function withExitCode(exitCode: number) {
+  return class extends EtlError {
+    constructor(message: string, hint?: string, options?: ErrorOptions) {
+      super(message, exitCode, hint, options)
+    }
   }
 }
+
+/** Exit 2: a flag or argument the command cannot use. */
+export class UsageError extends withExitCode(ExitCode.usage) {}
 
 /** Exit 3: some datasets loaded, others failed. */
-export class PartialError extends EtlError {
-  constructor(message: string, hint?: string, options?: ErrorOptions) {
-    super(message, ExitCode.partial, hint, options)
-  }
-}
+export class PartialError extends withExitCode(ExitCode.partial) {}
 
 /** Exit 65: an upstream answer or an input file does not have the expected shape. */
-export class DataValidationError extends EtlError {
-  constructor(message: string, hint?: string, options?: ErrorOptions) {
-    super(message, ExitCode.dataInvalid, hint, options)
-  }
-}
+export class DataValidationError extends withExitCode(ExitCode.dataInvalid) {}
 
 /** Exit 69: CoinCap could not be reached or kept failing after retries. */
-export class ApiUnavailableError extends EtlError {
-  constructor(message: string, hint?: string, options?: ErrorOptions) {
-    super(message, ExitCode.apiUnavailable, hint, options)
-  }
-}
+export class ApiUnavailableError extends withExitCode(ExitCode.apiUnavailable) {}
 
 /** Exit 74: the database is unreachable or a write failed (the open transaction was rolled back). */
-export class DatabaseError extends EtlError {
-  constructor(message: string, hint?: string, options?: ErrorOptions) {
-    super(message, ExitCode.database, hint, options)
-  }
-}
+export class DatabaseError extends withExitCode(ExitCode.database) {}
 
 /** Exit 77: the API key is missing, rejected, or out of credits. */
-export class ApiAuthError extends EtlError {
-  constructor(message: string, hint?: string, options?: ErrorOptions) {
-    super(message, ExitCode.auth, hint, options)
-  }
-}
+export class ApiAuthError extends withExitCode(ExitCode.auth) {}
 
 /** Exit 78: a setting is invalid (bad URL, bad env file, bad schema name, edited migration). */
-export class ConfigError extends EtlError {
-  constructor(message: string, hint?: string, options?: ErrorOptions) {
-    super(message, ExitCode.config, hint, options)
-  }
-}
+export class ConfigError extends withExitCode(ExitCode.config) {}
 
 /** The signals that stop a command: Ctrl-C, a service manager, and a closing terminal or ssh session. */
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP'
