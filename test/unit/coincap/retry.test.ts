@@ -51,25 +51,18 @@ describe('rate limits', () => {
     expect(waits).toEqual([750, 1500])
   })
 
-  it('gives up with exit 69 without sleeping when Retry-After is beyond the single-wait cap', async () => {
-    server.use(http.get(url('assets'), tooMany('90')))
-    const { client, waits } = testClient({ maxWaitMs: 60_000 })
+  it.each([
+    ['Retry-After is beyond the single-wait cap', '90', { maxWaitMs: 60_000 }, 'beyond the 60 s cap', []],
+    ['the next wait would pass the total-wait cap', '40', { maxTotalWaitMs: 100_000 }, 'total cap', [40_000, 40_000]],
+  ])('gives up with exit 69, sleeping no more, once %s', async (_when, retryAfter, caps, said, waited) => {
+    server.use(http.get(url('assets'), tooMany(retryAfter)))
+    const { client, waits } = testClient(caps)
     const error = await failure(collect(client.assets({ limit: 3 })))
     expect(error.exitCode).toBe(69)
     expect(error.message).toContain('GET /assets?limit=3&offset=0')
-    expect(error.message).toContain('beyond the 60 s cap')
-    expect(seen).toHaveLength(1)
-    expect(waits).toEqual([])
-  })
-
-  it('gives up with exit 69 once the next wait would pass the total-wait cap', async () => {
-    server.use(http.get(url('assets'), tooMany('40')))
-    const { client, waits } = testClient({ maxTotalWaitMs: 100_000 })
-    const error = await failure(collect(client.assets({ limit: 3 })))
-    expect(error.exitCode).toBe(69)
-    expect(error.message).toContain('total cap')
-    expect(waits).toEqual([40_000, 40_000])
-    expect(seen).toHaveLength(3)
+    expect(error.message).toContain(said)
+    expect(waits).toEqual(waited)
+    expect(seen).toHaveLength(waited.length + 1)
   })
 })
 
