@@ -52,15 +52,16 @@ describe('the dataset catalogue', () => {
   })
 
   it('shards every table and its dimension on Citus grouped by entity id, asset_snapshots first', () => {
-    expect(DISTRIBUTION).toEqual([
-      { table: 'asset_snapshots', column: 'asset_id' },
-      { table: 'assets', column: 'asset_id' },
-      { table: 'asset_history', column: 'asset_id' },
-      { table: 'exchange_snapshots', column: 'exchange_id' },
-      { table: 'exchanges', column: 'exchange_id' },
-      { table: 'market_snapshots', column: 'exchange_id' },
-      { table: 'rate_snapshots', column: 'rate_id' },
+    expect(DISTRIBUTION.map(({ table, column }) => `${table}.${column}`)).toEqual([
+      'asset_snapshots.asset_id',
+      'assets.asset_id',
+      'asset_history.asset_id',
+      'exchange_snapshots.exchange_id',
+      'exchanges.exchange_id',
+      'market_snapshots.exchange_id',
+      'rate_snapshots.rate_id',
     ])
+    expect(DISTRIBUTION.every((entry) => Object.keys(entry).length === 2)).toBe(true)
   })
 })
 
