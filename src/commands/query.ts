@@ -16,6 +16,7 @@ export default class Query extends BaseCommand<typeof Query> {
     '<%= config.bin %> query',
     '<%= config.bin %> query latest --limit 10 --currency EUR',
     '<%= config.bin %> query history --symbol BTC --since 24h --chart',
+    '<%= config.bin %> query history --symbol BTC --since 30d --points 1440 --format json',
     '<%= config.bin %> query movers --since 7d --limit 5',
     '<%= config.bin %> query gaps --asset bitcoin --interval h1',
     '<%= config.bin %> query runs --format csv > runs.csv',
@@ -37,6 +38,11 @@ export default class Query extends BaseCommand<typeof Query> {
       default: 'table',
     }),
     chart: Flags.boolean({ summary: 'history: draw the price as a terminal chart instead of a table.' }),
+    points: Flags.integer({
+      summary: 'history: at most one stored point per source in each of N equal parts of the range (long ranges).',
+      min: 1,
+      max: MAX_COUNT,
+    }),
     sql: Flags.string({ summary: 'Run this read-only SQL statement (30 s timeout) and print its rows.' }),
     interval: Flags.string({ summary: 'History interval for history and gaps, e.g. h1.', options: INTERVALS }),
     exchange: Flags.string({ summary: 'markets: only this exchange id, e.g. binance.' }),
@@ -58,6 +64,7 @@ export default class Query extends BaseCommand<typeof Query> {
       interval: flags.interval as Interval | undefined,
       exchange: flags.exchange,
       chart: flags.chart,
+      points: flags.points,
     })
     this.log(
       renderQuery(result, {

@@ -9,6 +9,7 @@ import { isConnectionError } from '../warehouse/connection/connection-errors.js'
 import {
   assetHistory,
   assetIdForSymbol,
+  type HistoryBuckets,
   demoRunsWithRows,
   findHistoryGaps,
   findRate,
@@ -61,6 +62,8 @@ export interface QueryResult {
   rows: Record<string, unknown>[]
   /** Runs of `run --demo` whose made-up snapshots are still stored (snapshot reports only). */
   demoRuns?: number[]
+  /** history with `points`: the buckets its points were picked from (none when nothing is stored in the range). */
+  buckets?: HistoryBuckets
   /** gaps: false when no point of the asset and interval is stored, so there was nothing to check. */
   historyStored?: boolean
 }
@@ -77,6 +80,8 @@ export interface QueryOptions {
   interval?: Interval
   exchange?: string
   chart?: boolean
+  /** history: at most one stored point per source in each of this many equal buckets of the range. */
+  points?: number
   now?: Date
 }
 
@@ -159,12 +164,13 @@ const COLUMNS: Record<ReportName, ResultColumn[]> = {
   gaps: [c('from', 'time'), c('to', 'time'), c('missing', 'integer')],
 }
 
-type OptionName = 'asset' | 'symbol' | 'since' | 'until' | 'limit' | 'currency' | 'interval' | 'exchange' | 'chart'
+type OptionName =
+  'asset' | 'symbol' | 'since' | 'until' | 'limit' | 'currency' | 'interval' | 'exchange' | 'chart' | 'points'
 
 /** The flags each report reads; any other is a usage error rather than silently ignored. */
 const APPLIES: Record<ReportName, OptionName[]> = {
   latest: ['asset', 'symbol', 'limit', 'currency'],
-  history: ['asset', 'symbol', 'since', 'until', 'limit', 'currency', 'interval', 'chart'],
+  history: ['asset', 'symbol', 'since', 'until', 'limit', 'currency', 'interval', 'chart', 'points'],
   movers: ['since', 'until', 'limit', 'currency'],
   exchanges: ['limit', 'currency'],
   markets: ['asset', 'symbol', 'exchange', 'limit', 'currency'],
@@ -183,6 +189,7 @@ function given(options: QueryOptions): OptionName[] {
     interval: options.interval,
     exchange: options.exchange,
     chart: options.chart,
+    points: options.points,
   }
   return (Object.keys(set) as OptionName[]).filter((k) => set[k])
 }
@@ -357,15 +364,16 @@ async function reportRows(
     case 'history': {
       const assetId = await oneAsset(warehouse, report, options)
       const { since, until } = window(options, now, HOUR)
-      const rows = await assetHistory(sql, {
+      const { rows, buckets } = await assetHistory(sql, {
         assetId,
         since: since!,
         until,
         interval: options.interval,
         limit: options.limit,
+        points: options.points,
         rateUsd,
       })
-      return { ...base, assetId, since, until, interval: options.interval, rows }
+      return { ...base, assetId, since, until, interval: options.interval, rows, ...(buckets && { buckets }) }
     }
     case 'movers': {
       const { since, until } = window(options, now, 24 * HOUR)

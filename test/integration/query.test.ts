@@ -108,6 +108,54 @@ describe.each(TARGETS)('query on the %s database', (target) => {
     ])
   })
 
+  it('history with points keeps the oldest stored point of each source in each bucket, and leaves empty ones empty', async () => {
+    // 06:00 to 12:00 in 3 buckets of 2 h: 06–08 holds h1 06:00 and 07:00, 08–10 nothing, 10–12:00 (inclusive)
+    // holds h1 10:00 and 12:00 and the snapshots 11:50, 11:55, 12:00.
+    const since = t.seeded.historyStart
+    const r = await query({ report: 'history', assetIds: ['bitcoin'], since, until: t.seeded.at, points: 3 })
+    expect(r.buckets).toEqual({ from: t.seeded.historyStart, ms: 2 * HOUR, count: 3 })
+    expect(pick(r.rows, 'time', 'price', 'supply', 'source')).toEqual([
+      [iso(t.seeded.historyStart), '79000.5', '19840000', 'history h1'],
+      [iso(t.seeded.historyStart, 4 * HOUR), '79400', '19840000', 'history h1'],
+      [iso(t.seeded.t0), '80000', '1000', 'snapshot'],
+    ])
+    const hourly = await query({ report: 'history', assetIds: ['bitcoin'], since, until: t.seeded.at, points: 6 })
+    expect(pick(hourly.rows, 'time', 'price', 'source')).toEqual([
+      [iso(t.seeded.historyStart), '79000.5', 'history h1'],
+      [iso(t.seeded.historyStart, HOUR), '79100', 'history h1'],
+      [iso(t.seeded.historyStart, 4 * HOUR), '79400', 'history h1'],
+      [iso(t.seeded.t0), '80000', 'snapshot'],
+      [iso(t.seeded.historyStart, 6 * HOUR), '79600.25', 'history h1'],
+    ])
+    // Every row is a stored row, whole: the same as the unthinned report's row at that time and source.
+    const all = await query({ report: 'history', assetIds: ['bitcoin'], since, until: t.seeded.at, currency: 'EUR' })
+    const thinned = await query({
+      report: 'history',
+      assetIds: ['bitcoin'],
+      since,
+      until: t.seeded.at,
+      currency: 'EUR',
+      points: 6,
+    })
+    const key = (row: Record<string, unknown>) => `${(row.time as Date).toISOString()} ${row.source as string}`
+    const stored = new Map(all.rows.map((row) => [key(row), row]))
+    expect(thinned.rows.map((row) => stored.get(key(row)))).toEqual(thinned.rows)
+    expect(thinned.columns).toEqual(all.columns)
+  })
+
+  it('history with points over all time buckets from the first stored point; none stored, no buckets', async () => {
+    const r = await query({ report: 'history', assetIds: ['bitcoin'], since: new Date(0), points: 2 })
+    expect(r.buckets).toEqual({ from: t.seeded.historyStart, ms: 3 * HOUR, count: 2 })
+    expect(pick(r.rows, 'time', 'source')).toEqual([
+      [iso(t.seeded.historyStart), 'history h1'],
+      [iso(t.seeded.historyStart, 4 * HOUR), 'history h1'],
+      [iso(t.seeded.t0), 'snapshot'],
+    ])
+    const none = await query({ report: 'history', assetIds: ['nothing-stored'], since: new Date(0), points: 2 })
+    expect(none.rows).toEqual([])
+    expect(none.buckets).toBeUndefined()
+  })
+
   it('movers lists the largest gains, then the largest losses, from first to last snapshot', async () => {
     const { t0, t1, t2 } = t.seeded
     const r = await query({ report: 'movers' })
@@ -333,6 +381,10 @@ describe.each(TARGETS)('query on the %s database', (target) => {
     await expect(query({ report: 'exchanges', since: t.seeded.t0 })).rejects.toMatchObject({
       exitCode: 2,
       message: "--since does not apply to 'exchanges'; it reads --limit, --currency.",
+    })
+    await expect(query({ report: 'movers', points: 100 })).rejects.toMatchObject({
+      exitCode: 2,
+      message: "--points does not apply to 'movers'; it reads --since, --until, --limit, --currency.",
     })
   })
 

@@ -127,7 +127,16 @@ export interface HistoryOptions {
   interval?: Interval
   /** Keep only the newest N points. */
   limit?: number
+  /** At most one point per source in each of this many equal buckets of the range: see {@link thinnedHistory}. */
+  points?: number
   rateUsd?: string
+}
+
+/** The buckets a thinned history picked its points from: `count` of `ms` each, the first starting at `from`. */
+export interface HistoryBuckets {
+  from: Date
+  ms: number
+  count: number
 }
 
 /** The finest interval of `asset_history` with points for the asset in the range, if any. */
@@ -142,21 +151,90 @@ async function finestInterval(sql: Sql, assetId: string, since: Date, until: Dat
   return row?.interval
 }
 
+function snapshotColumns(sql: Sql, rateUsd: string | undefined): Fragment {
+  return sql`observed_at as time, ${money(sql, 'price_usd', rateUsd)} as price, supply,
+    ${money(sql, 'market_cap_usd', rateUsd)} as market_cap, ${money(sql, 'volume_usd_24h', rateUsd)} as volume_24h,
+    'snapshot' as source`
+}
+
+function historyColumns(sql: Sql, rateUsd: string | undefined): Fragment {
+  return sql`ts as time, ${money(sql, 'price_usd', rateUsd)} as price, circulating_supply as supply,
+    null::numeric as market_cap, null::numeric as volume_24h, 'history ' || interval as source`
+}
+
 /** One asset over time: its snapshots and its `asset_history` points, oldest first. */
-export async function assetHistory(sql: Sql, options: HistoryOptions): Promise<Record<string, unknown>[]> {
+export async function assetHistory(
+  sql: Sql,
+  options: HistoryOptions,
+): Promise<{ rows: Record<string, unknown>[]; buckets?: HistoryBuckets }> {
   const { assetId, since, until, rateUsd } = options
   const interval = options.interval ?? (await finestInterval(sql, assetId, since, until))
+  if (options.points !== undefined) return thinnedHistory(sql, { ...options, interval, points: options.points })
   const points = sql`
-    select observed_at as time, ${money(sql, 'price_usd', rateUsd)} as price, supply,
-      ${money(sql, 'market_cap_usd', rateUsd)} as market_cap, ${money(sql, 'volume_usd_24h', rateUsd)} as volume_24h,
-      'snapshot' as source
+    select ${snapshotColumns(sql, rateUsd)}
     from asset_snapshots where asset_id = ${assetId} and observed_at >= ${since} and observed_at <= ${until}
     union all
-    select ts, ${money(sql, 'price_usd', rateUsd)}, circulating_supply, null, null, 'history ' || interval
+    select ${historyColumns(sql, rateUsd)}
     from asset_history
     where asset_id = ${assetId} and interval = ${interval ?? ''} and ts >= ${since} and ts <= ${until}`
-  if (options.limit === undefined) return sql`${points} order by time, source`
-  return sql`select * from (${points} order by time desc, source desc limit ${options.limit}) p order by time, source`
+  return { rows: await newest(sql, points, options.limit) }
+}
+
+/** `points` oldest first, or only the newest `limit` of them. */
+function newest(sql: Sql, points: Fragment, limit: number | undefined): Promise<Record<string, unknown>[]> {
+  if (limit === undefined) return sql`${points} order by time, source`
+  return sql`select * from (${points} order by time desc, source desc limit ${limit}) p order by time, source`
+}
+
+/**
+ * A long range in at most `points` points per source, each a stored row as it is: the range from its first
+ * stored point to `until` is cut into `points` equal buckets, and each bucket gives the oldest snapshot and
+ * the oldest history point in it. An empty bucket gives none, so a gap stays a gap. Each bucket is one
+ * probe of the primary key (asset_id, observed_at) and one heap row, however many rows the bucket holds: a
+ * 30-day chart of five-minute snapshots reads 1,440 rows instead of 8,640, each in its own heap block.
+ */
+async function thinnedHistory(
+  sql: Sql,
+  options: HistoryOptions & { points: number },
+): Promise<{ rows: Record<string, unknown>[]; buckets?: HistoryBuckets }> {
+  const { assetId, since, until, interval, rateUsd } = options
+  // From the first stored point rather than `since`, so that "all" (since the epoch) still gets fine buckets.
+  const [first] = await sql<{ at: Date | null }[]>`
+    select least(
+      (select min(observed_at) from asset_snapshots
+        where asset_id = ${assetId} and observed_at >= ${since} and observed_at <= ${until}),
+      (select min(ts) from asset_history
+        where asset_id = ${assetId} and interval = ${interval ?? ''} and ts >= ${since} and ts <= ${until})
+    ) as at`
+  if (!first?.at) return { rows: [] }
+  // Whole milliseconds (a Date's), starting no later than the first point.
+  const from = first.at
+  const span = until.getTime() - from.getTime()
+  const ms = Math.max(1, Math.ceil(span / options.points))
+  const count = Math.max(1, Math.ceil(span / ms))
+  // The last bucket runs to `until` inclusive, so a point stored at `until` is in it rather than past it.
+  const buckets = sql`(
+    select ${from}::timestamptz + (b * ${ms}::float8) * interval '1 millisecond' as lo,
+      case when b = ${count - 1} then 'infinity'::timestamptz
+        else ${from}::timestamptz + ((b + 1) * ${ms}::float8) * interval '1 millisecond' end as hi
+    from generate_series(0, ${count - 1}) b
+  ) k`
+  const history = interval
+    ? sql`union all
+      select p.* from ${buckets} cross join lateral (
+        select ${historyColumns(sql, rateUsd)} from asset_history
+        where asset_id = ${assetId} and interval = ${interval} and ts >= k.lo and ts < k.hi and ts <= ${until}
+        order by ts limit 1
+      ) p`
+    : sql``
+  const points = sql`
+    select p.* from ${buckets} cross join lateral (
+      select ${snapshotColumns(sql, rateUsd)} from asset_snapshots
+      where asset_id = ${assetId} and observed_at >= k.lo and observed_at < k.hi and observed_at <= ${until}
+      order by observed_at limit 1
+    ) p
+    ${history}`
+  return { rows: await newest(sql, points, options.limit), buckets: { from, ms, count } }
 }
 
 export interface MoversOptions {
