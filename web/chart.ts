@@ -33,7 +33,7 @@ export class PriceChart {
 
   /** Draws `answer` (a history report); the same sources keep the same chart, others make a new one. */
   show(answer: QueryAnswer): void {
-    this.data = toChartData(answer.rows as unknown as HistoryRow[])
+    this.data = toChartData(answer.rows as unknown as HistoryRow[], answer.buckets)
     const columns = [this.data.x, ...this.data.series.map((s) => s.values)] as uPlot.AlignedData
     const labels = `${answer.currency}|${this.data.series.map((s) => s.label).join('|')}`
     this.range = rangeOf(answer)

@@ -7,6 +7,7 @@ import './style.css'
 import { ApiError, getJson } from './api.js'
 import { PriceChart } from './chart.js'
 import { byId, el, fill } from './dom.js'
+import { formatAge } from './format.js'
 import { renderHealth } from './health.js'
 import { renderLatest, type SortState } from './latest.js'
 import { renderExchanges, renderMovers } from './panels.js'
@@ -61,8 +62,10 @@ async function drawChart(currency = state.currency, range = state.range): Promis
   const history = await getJson<QueryAnswer>('history', { asset: state.asset, range, currency })
   chart.show(history)
   const points = history.rows.length
+  // A long range comes one stored point per bucket: say so, so the count is not read as all that is stored.
+  const each = history.buckets ? ` (the first of each ${formatAge(history.buckets.ms)})` : ''
   note.textContent = points
-    ? `${points} stored point${points === 1 ? '' : 's'} in ${history.currency}`
+    ? `${points} stored point${points === 1 ? '' : 's'}${each} in ${history.currency}`
     : 'No stored point in this range.'
 }
 

@@ -3,7 +3,8 @@
  * aligned columns uPlot draws: one x axis in Unix seconds, one series per source. A missing stretch is a
  * gap, not a line drawn across it: where two neighbours of a source are further apart than its step allows,
  * a null goes between them (uPlot breaks the line at null, and joins over undefined, which marks the x
- * values of the other sources).
+ * values of the other sources). A long range comes thinned (`query history --points`), one stored point per
+ * bucket: where a source fills its buckets one after the other, an empty bucket between two points is a gap.
  */
 // The catalogue imports nothing: bundled into the page, it is the same list of intervals the CLI knows.
 import { INTERVAL_MS, isInterval } from '../src/catalogue/intervals.js'
@@ -12,6 +13,12 @@ export interface HistoryRow {
   time: string
   price: string | null
   source: string
+}
+
+/** The buckets of a thinned history (`buckets` of the answer): `ms` long each, from `from`. */
+export interface HistoryBuckets {
+  from: string
+  ms: number
 }
 
 export interface ChartSeries {
@@ -44,8 +51,24 @@ export function maxSpacing(source: string, times: number[]): number | undefined 
   return usual === undefined || usual === 0 ? undefined : usual * SNAPSHOT_SLACK
 }
 
+/**
+ * Where a gap is, for `times` (Unix seconds, ascending) picked one per bucket: between two points whose buckets
+ * are not neighbours, when the source usually fills neighbouring buckets. Undefined for a source sparser than
+ * its buckets (each of its points is then in a bucket of its own, and its spacing tells its gaps).
+ */
+export function bucketGaps(
+  times: number[],
+  buckets: HistoryBuckets,
+): ((previous: number, t: number) => boolean) | undefined {
+  const from = Date.parse(buckets.from) / 1000
+  const index = (t: number) => Math.floor((t - from) / (buckets.ms / 1000))
+  const steps = times.slice(1).map((t, i) => index(t) - index(times[i]!))
+  if (median(steps) !== 1) return undefined
+  return (previous, t) => index(t) - index(previous) > 1
+}
+
 /** The chart's columns; sources in order of first appearance, `snapshot` first. */
-export function toChartData(rows: readonly HistoryRow[]): ChartData {
+export function toChartData(rows: readonly HistoryRow[], buckets?: HistoryBuckets): ChartData {
   const bySource = new Map<string, Map<number, number>>([['snapshot', new Map()]])
   for (const row of rows) {
     if (row.price === null) continue
@@ -58,10 +81,13 @@ export function toChartData(rows: readonly HistoryRow[]): ChartData {
   const columns = sources.map(([label, points]) => {
     const times = [...points.keys()].sort((a, b) => a - b)
     const limit = maxSpacing(label, times)
+    const isGap =
+      (buckets && bucketGaps(times, buckets)) ??
+      ((previous: number, t: number) => limit !== undefined && t - previous > limit)
     const withGaps = new Map<number, number | null>()
     times.forEach((t, i) => {
       const previous = times[i - 1]
-      if (limit !== undefined && previous !== undefined && t - previous > limit) withGaps.set((t + previous) / 2, null)
+      if (previous !== undefined && isGap(previous, t)) withGaps.set((t + previous) / 2, null)
       withGaps.set(t, points.get(t)!)
     })
     return { label, points: withGaps }

@@ -12,6 +12,8 @@ export interface QueryAnswer {
   columns: { name: string; kind: string }[]
   rows: Row[]
   demoRuns?: number[]
+  /** history of a long range: the buckets its points were picked from, one per source in each. */
+  buckets?: { from: string; ms: number; count: number }
 }
 
 export interface DatasetFreshness {

@@ -41,6 +41,13 @@ interface Endpoint {
   run(warehouse: Warehouse, params: DashboardParams, context: ApiContext): Promise<unknown>
 }
 
+/**
+ * A chart of a long range (7 d and over) shows at most this many stored points per source, one per bucket
+ * (`query history --points`): a 30-day chart of five-minute snapshots reads and sends 1,440 rows, not 8,640.
+ */
+const CHART_POINTS = 1440
+const LONG_RANGE_MS = 7 * 86_400_000
+
 const query = (warehouse: Warehouse, options: QueryOptions): Promise<QueryResult> => runQuery(warehouse, options)
 const nowOf = (context: ApiContext) => context.now?.() ?? new Date()
 
@@ -54,7 +61,9 @@ export const ENDPOINTS: Record<string, Endpoint> = {
     params: ['asset', 'range', 'currency'],
     run(w, p, context) {
       const now = nowOf(context)
-      const since = rangeStart(p.range ?? '24h', now)
+      const range = p.range ?? '24h'
+      const since = rangeStart(range, now)
+      const long = RANGES[range] === null || RANGES[range] >= LONG_RANGE_MS
       // No asset: query's own usage error ("needs exactly one asset"), a 400.
       return query(w, {
         report: 'history',
@@ -63,6 +72,7 @@ export const ENDPOINTS: Record<string, Endpoint> = {
         until: now,
         now,
         currency: p.currency,
+        points: long ? CHART_POINTS : undefined,
       })
     },
   },

@@ -71,19 +71,26 @@ describe.each(TARGETS)('the dashboard API on the %s database', { timeout: 180_00
       columns,
       rows,
     })
+    // A long range is thinned as `query history --points 1440` thins it: the same answer for the same range.
     const history = await api('/api/history?asset=bitcoin&range=all&currency=EUR')
+    expect(history.body.since).toBe(new Date(0).toISOString())
     const cliHistory = await cli(
       'query',
       'history',
       '--asset',
       'bitcoin',
       '--since',
-      since,
+      history.body.since as string,
+      '--until',
+      history.body.until as string,
+      '--points',
+      '1440',
       '--currency',
       'EUR',
       '--json',
     )
-    expect(pick(history.body)).toEqual(pick(cliHistory))
+    expect(history.body).toEqual(cliHistory)
+    expect(history.body.buckets).toMatchObject({ from: seed.seeded.historyStart.toISOString(), count: 1440 })
     // Every stored point of the finest interval and every snapshot, each over the stored rate (1.16) exactly.
     expect((history.body.rows as Json[]).map((r) => `${r.source}: ${r.price}`).sort()).toEqual([
       'history h1: 68103.879310344827586207',
@@ -94,6 +101,22 @@ describe.each(TARGETS)('the dashboard API on the %s database', { timeout: 180_00
       'snapshot: 69310.344827586206896552',
       'snapshot: 69655.172413793109469758',
     ])
+    // A short range is not thinned: every stored point, as query history prints it without --points.
+    const day = await api('/api/history?asset=bitcoin&range=24h')
+    const cliDay = await cli(
+      'query',
+      'history',
+      '--asset',
+      'bitcoin',
+      '--since',
+      day.body.since as string,
+      '--until',
+      day.body.until as string,
+      '--json',
+    )
+    expect(day.body).toEqual(cliDay)
+    expect(day.body.buckets).toBeUndefined()
+    expect((day.body.rows as Json[]).length).toBe(7)
     const movers = await api('/api/movers?range=all')
     expect(pick(movers.body)).toEqual(pick(await cli('query', 'movers', '--since', since, '--limit', '5', '--json')))
     expect((movers.body.rows as Json[]).length).toBeGreaterThan(0)

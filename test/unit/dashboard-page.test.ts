@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { compareDecimals, formatAge, formatAmount, formatChange, formatPrice, formatShare } from '../../web/format.js'
-import { maxSpacing, toChartData } from '../../web/series.js'
+import { bucketGaps, maxSpacing, toChartData } from '../../web/series.js'
 
 describe('formatting the warehouse’s decimal strings', () => {
   it.each([
@@ -81,6 +81,25 @@ describe('the chart’s columns', () => {
     )
     expect(data.series[0]!.values).toEqual([1, 1, 1, 1, null, 1, 1])
     expect(data.x[4]).toBe(30 * 60)
+  })
+
+  it('tells a hole in a thinned answer by an empty bucket, where the source fills its buckets', () => {
+    // 30-minute buckets from 0: points in buckets 0, 1, 2, 4 (3 is empty), the first stored of each.
+    const buckets = { from: new Date(0).toISOString(), ms: 30 * 60_000 }
+    const row = (m: number) => ({ time: new Date(m * 60_000).toISOString(), price: '1', source: 'snapshot' })
+    const dense = toChartData([0, 31, 62, 125].map(row), buckets)
+    expect(dense.series[0]!.values).toEqual([1, 1, 1, null, 1])
+    expect(dense.x[3]).toBe(((62 + 125) / 2) * 60)
+    // Spacing alone would not tell it: 63 minutes is under 2.5 times the usual 31.
+    expect(toChartData([0, 31, 62, 125].map(row)).series[0]!.values).toEqual([1, 1, 1, 1])
+    // Hourly snapshots leave every other bucket empty: their spacing tells their gaps (none here), not the buckets.
+    expect(
+      bucketGaps(
+        [0, 60, 120, 180].map((m) => m * 60),
+        buckets,
+      ),
+    ).toBeUndefined()
+    expect(toChartData([0, 60, 120, 180].map(row), buckets).series[0]!.values).toEqual([1, 1, 1, 1])
   })
 
   it('draws nothing for no rows, and a single point alone', () => {
