@@ -102,6 +102,33 @@ describe.each(TARGETS)('the dashboard page on the %s database', { timeout: 180_0
     expect(gaps).toEqual([false, false])
   })
 
+  it('draws a long range from the stored points query history --points picks, gaps still open', async () => {
+    await page.click('#ranges button[data-range="30d"]')
+    await page.waitForFunction(() => document.querySelector('#chart-note')?.textContent?.includes('the first of each'))
+    const { series, drawn, gaps } = await chartPoints(page)
+    const answer = await cliJson(
+      'query',
+      'history',
+      '--asset',
+      'bitcoin',
+      '--since',
+      '30d',
+      '--points',
+      '1440',
+      '--json',
+    )
+    const stored: Record<string, [number, number][]> = {}
+    for (const row of answer.rows as Json[]) {
+      ;(stored[row.source as string] ??= []).push([Date.parse(row.time as string) / 1000, Number(row.price)])
+    }
+    expect(series).toEqual(stored)
+    expect(Object.values(series).flat().length).toBe(7)
+    expect(drawn).toEqual(Array(7).fill(true))
+    expect(gaps).toEqual([false, false])
+    await page.click('#ranges button[data-range="24h"]')
+    await page.waitForFunction(() => !document.querySelector('#chart-note')?.textContent?.includes('the first of each'))
+  })
+
   it('converts every value by the stored rate when the currency changes', async () => {
     const usd = (await latestTable(page)).map((r) => r.priceValue)
     await page.selectOption('#currency', 'EUR')
@@ -123,7 +150,12 @@ describe.each(TARGETS)('the dashboard page on the %s database', { timeout: 180_0
     const r = await runCli(['run', '--datasets', 'assets', '--json'], { env, timeoutMs: CLI_TIMEOUT_MS })
     expect(r.code).toBe(0)
     const runId = (JSON.parse(r.stdout) as { runId: number }).runId
-    await page.waitForSelector(`#runs tr[data-run="${runId}"]`, { timeout: PAGE_WAIT_MS })
+    // A refresh during the run shows it running; the next one after it finished shows it ok.
+    await page.waitForFunction(
+      (id) => document.querySelector(`#runs tr[data-run="${id}"] td.status`)?.textContent === 'ok',
+      runId,
+      { timeout: PAGE_WAIT_MS },
+    )
     expect(await page.textContent(`#runs tr[data-run="${runId}"] td.status`)).toBe('ok')
     // The fixture's bitcoin price, now the newest snapshot.
     await page.waitForSelector('#latest td[data-value="80399.570000000006984919"]', { timeout: PAGE_WAIT_MS })
