@@ -2,7 +2,7 @@
  * The dashboard on the 17 M-row benchmark warehouse (warehouse-17m.ts) on the local server: the latency of its
  * data endpoints over HTTP, as the page asks them (median of warm requests, JSON and gzip included), and the
  * bytes a first load transfers (page, script, stylesheet and the first refresh's answers, gzipped).
- * Target: under 100 ms for latest and for a 30-day chart. BENCH_KEEP=1 keeps the warehouse for the next run.
+ * Target: under 100 ms for latest and for a 30-day chart (and the other long ranges, thinned the same way). BENCH_KEEP=1 keeps the warehouse for the next run.
  */
 import postgres from 'postgres'
 import { resolveSettings } from '../src/config/settings.js'
@@ -68,12 +68,15 @@ export async function run(): Promise<BenchResult[]> {
       const page = await Promise.all(['/', '/app.js', '/app.css', '/api/meta'].map((p) => timed(origin, p)))
       const latest = await timed(origin, '/api/latest?limit=25')
       const chart = await timed(origin, '/api/history?asset=asset-1&range=30d')
+      const week = await timed(origin, '/api/history?asset=asset-1&range=7d')
+      const all = await timed(origin, '/api/history?asset=asset-1&range=all')
       const day = await timed(origin, '/api/history?asset=asset-1&range=24h')
       const movers = await timed(origin, '/api/movers?range=24h')
       const exchanges = await timed(origin, '/api/exchanges')
       const status = await timed(origin, '/api/status')
       const firstLoad = [...page, latest, day, movers, exchanges, status].reduce((sum, r) => sum + r.bytes, 0)
-      const met = latest.ms < TARGET_MS && chart.ms < TARGET_MS
+      const longest = Math.max(chart.ms, week.ms, all.ms)
+      const met = latest.ms < TARGET_MS && longest < TARGET_MS
       return [
         {
           name: `dashboard endpoints on ${ASSETS} assets × ${DAYS} d × 5 min (17.28 M snapshots, server)`,
@@ -81,12 +84,14 @@ export async function run(): Promise<BenchResult[]> {
             'latest (25) ms': latest.ms,
             '30-day chart ms': chart.ms,
             '30-day chart KiB gzipped': Math.round(chart.bytes / 1024),
+            '7-day chart ms': week.ms,
+            'all-time chart ms': all.ms,
             '24 h chart ms': day.ms,
             'movers 24 h ms': movers.ms,
             'status ms': status.ms,
             'generate s': generateS,
           },
-          verdict: `latest ${latest.ms} ms and 30-day chart ${chart.ms} ms ${met ? '<' : 'not both <'} ${TARGET_MS} ms: ${met ? 'met' : 'NOT met'}`,
+          verdict: `latest ${latest.ms} ms and the slowest long chart ${longest} ms ${met ? '<' : 'not both <'} ${TARGET_MS} ms: ${met ? 'met' : 'NOT met'}`,
         },
         {
           name: 'dashboard first load (page, script, styles, first refresh), gzipped',
