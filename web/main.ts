@@ -62,11 +62,15 @@ async function drawChart(currency = state.currency, range = state.range): Promis
   const history = await getJson<QueryAnswer>('history', { asset: state.asset, range, currency })
   chart.show(history)
   const points = history.rows.length
-  // A long range comes one stored point per bucket: say so, so the count is not read as all that is stored.
-  const each = history.buckets ? ` (the first of each ${formatAge(history.buckets.ms)})` : ''
+  // A long range comes one stored point per bucket: say so, so the count is not read as all that is stored
+  // (buckets under a minute, as when the range holds a few points, would keep them all anyway).
+  const buckets = history.buckets && history.buckets.ms >= 60_000 ? history.buckets : undefined
+  const each = buckets ? ` (the first of each ${formatAge(buckets.ms)})` : ''
   note.textContent = points
     ? `${points} stored point${points === 1 ? '' : 's'}${each} in ${history.currency}`
     : 'No stored point in this range.'
+  // Which range the chart shows, for scripts and tests that switch it.
+  note.dataset.range = range
 }
 
 /** Draws what answered; a panel whose endpoint failed keeps what it showed, and the banner says why. */

@@ -69,7 +69,9 @@ else a new one printed once in the URL.`
     const url = token && !this.settings.dashboardToken ? `${server.url}?token=${token}` : server.url
     this.log(`Dashboard of ${describeTarget(this.settings, { home: homedir() })}: ${url}`)
     if (token && !this.settings.dashboardToken) this.log('The token is shown only here; the page remembers it.')
-    if (flags.open) openBrowser(url)
+    if (flags.open) {
+      openBrowser(url, (why) => this.logger.warn(`Could not open a browser (${why}); open the address above.`))
+    }
     await new Promise<void>((resolve) => this.abortController.signal.addEventListener('abort', () => resolve()))
   }
 
@@ -80,10 +82,17 @@ else a new one printed once in the URL.`
   }
 }
 
-/** Opens `url` in the desktop's browser, if there is one; a headless machine just has the printed URL. */
-function openBrowser(url: string): void {
+/**
+ * Opens `url` in the desktop's browser, if there is one; a headless machine just has the printed URL, and
+ * `failed` says why nothing opened (no opener, or one that found no browser: xdg-open exits 3).
+ */
+function openBrowser(url: string, failed: (why: string) => void): void {
   const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open'
   const child = spawn(command, [url], { stdio: 'ignore', detached: true })
-  child.on('error', () => {})
+  child.on('error', (error: NodeJS.ErrnoException) => failed(`${command}: ${error.code ?? error.message}`))
+  // explorer exits 1 even when it opened the page.
+  child.on('exit', (code) => {
+    if (code && process.platform !== 'win32') failed(`${command} exited ${code}`)
+  })
   child.unref()
 }

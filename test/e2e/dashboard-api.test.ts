@@ -3,7 +3,10 @@
  * `query --json` and `status --json`, digit for digit; no request, whatever its method or parameters,
  * changes the warehouse; a hostile asset id is only a value; every answer carries the security headers.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { get } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
 import { type RunningDashboard, seedTarget, type SeededTarget, startDashboard } from '../helpers/dashboard.js'
@@ -200,6 +203,23 @@ describe.each(TARGETS)('the dashboard API on the %s database', { timeout: 180_00
       }).on('error', reject),
     )
     expect(rebound).toBe(421)
+  })
+
+  it('with --open and no browser to open, says so and serves all the same', async () => {
+    // An opener that finds no browser, as xdg-open on a machine without a desktop (it exits 3).
+    const bin = mkdtempSync(join(tmpdir(), 'no-browser-'))
+    writeFileSync(join(bin, 'xdg-open'), '#!/bin/sh\nexit 3\n', { mode: 0o755 })
+    const other = await startDashboard({ ...seed.env, PATH: `${bin}:${process.env.PATH}` }, ['--open'])
+    try {
+      expect((await fetch(new URL('/api/meta', other.origin))).status).toBe(200)
+      await expect
+        .poll(() => other.stderr(), { timeout: 10_000 })
+        .toContain('Could not open a browser (xdg-open exited 3)')
+    } finally {
+      const { code } = await other.stop('SIGTERM')
+      expect(code).toBe(0)
+      rmSync(bin, { recursive: true, force: true })
+    }
   })
 
   it('stops on SIGTERM with exit 0', async () => {

@@ -104,7 +104,7 @@ describe.each(TARGETS)('the dashboard page on the %s database', { timeout: 180_0
 
   it('draws a long range from the stored points query history --points picks, gaps still open', async () => {
     await page.click('#ranges button[data-range="30d"]')
-    await page.waitForFunction(() => document.querySelector('#chart-note')?.textContent?.includes('the first of each'))
+    await page.waitForSelector('#chart-note[data-range="30d"]')
     const { series, drawn, gaps } = await chartPoints(page)
     const answer = await cliJson(
       'query',
@@ -126,7 +126,7 @@ describe.each(TARGETS)('the dashboard page on the %s database', { timeout: 180_0
     expect(drawn).toEqual(Array(7).fill(true))
     expect(gaps).toEqual([false, false])
     await page.click('#ranges button[data-range="24h"]')
-    await page.waitForFunction(() => !document.querySelector('#chart-note')?.textContent?.includes('the first of each'))
+    await page.waitForSelector('#chart-note[data-range="24h"]')
   })
 
   it('converts every value by the stored rate when the currency changes', async () => {
