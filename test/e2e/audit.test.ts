@@ -6,10 +6,11 @@
 import { spawnSync } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startFixtureServer } from '../../src/demo/server.js'
 import { BIN, runCli } from '../helpers/cli.js'
 import { cleanupDrills, DRILL_KEY, DRILL_NOW, fixture, prepareTarget, tempDir } from '../helpers/drills.js'
+import { useCoincapPerTest } from '../helpers/use-coincap.js'
 import { TARGETS } from '../helpers/warehouse.js'
 
 afterAll(cleanupDrills)
@@ -46,16 +47,10 @@ function jsonLines(stderr: string): Record<string, unknown>[] {
 }
 
 describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
-  let server: FixtureServer
-  beforeEach(async () => {
-    server = await startFixtureServer({ now: () => DRILL_NOW })
-  })
-  afterEach(async () => {
-    await server.close()
-  })
+  const api = useCoincapPerTest({ now: () => DRILL_NOW })
 
   it('stores each command’s arguments with the key and the password removed', async () => {
-    const t = await prepareTarget(target, 'args', server.url)
+    const t = await prepareTarget(target, 'args', api.server.url)
     const key = 'sk-live-args-0c3f9e1b77'
     const flags = ['run', '--datasets', 'rates', '--api-key', key]
     const url = `postgres://postgres:pw-Secret-8812@127.0.0.1:5432/test`
@@ -70,7 +65,7 @@ describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
   })
 
   it('marks a run rolled back by `prune --run`, naming the prune', async () => {
-    const t = await prepareTarget(target, 'rollback', server.url)
+    const t = await prepareTarget(target, 'rollback', api.server.url)
     expect((await runCli(['run', '--datasets', 'rates'], { env: t.env })).code).toBe(0)
     expect((await runCli(['run', '--datasets', 'exchanges'], { env: t.env })).code).toBe(0)
     const pruned = await runCli(['prune', '--run', '1'], { env: t.env })
@@ -95,18 +90,20 @@ describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
   })
 
   it('counts no credits for demo runs, and none for a rejected key', async () => {
-    const t = await prepareTarget(target, 'credits', server.url)
+    const t = await prepareTarget(target, 'credits', api.server.url)
     const demo = await runCli(['run', '--demo', '--allow-demo', '--json'], { env: t.env })
     expect(demo.code, demo.stderr).toBe(0)
     expect(JSON.parse(demo.stdout).api).toMatchObject({ requests: 3, credits: 0 })
-    await server.close()
-    server = await startFixtureServer({
+    await api.server.close()
+    api.server = await startFixtureServer({
       intercept: (_req, res) => {
         res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid key"}')
         return true
       },
     })
-    const rejected = await runCli(['run', '--datasets', 'rates'], { env: { ...t.env, COINCAP_API_URL: server.url } })
+    const rejected = await runCli(['run', '--datasets', 'rates'], {
+      env: { ...t.env, COINCAP_API_URL: api.server.url },
+    })
     expect(rejected.code).toBe(77)
     expect((await runs(t)).map((r) => [r.command, r.api_requests, r.api_credits])).toEqual([
       ['run --demo', 3, 0],
@@ -115,7 +112,7 @@ describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
   })
 
   it('carries what extract spent to the load that stores it, once', async () => {
-    const t = await prepareTarget(target, 'extract_credits', server.url)
+    const t = await prepareTarget(target, 'extract_credits', api.server.url)
     const dir = await tempDir('extract-credits')
     const file = join(dir, 'snapshot.ndjson')
     const extracted = await runCli(['extract', '--datasets', 'assets,rates', '--output', file, '--json'], {
@@ -139,10 +136,10 @@ describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
   })
 
   it('shows the rejected records in the run summary', async () => {
-    const t = await prepareTarget(target, 'summary_rejected', server.url)
+    const t = await prepareTarget(target, 'summary_rejected', api.server.url)
     const rates = await fixture('rates')
-    await server.close()
-    server = await startFixtureServer({
+    await api.server.close()
+    api.server = await startFixtureServer({
       now: () => DRILL_NOW,
       intercept: (req, res) => {
         if (!req.url?.includes('/rates')) return false
@@ -151,23 +148,17 @@ describe.each(TARGETS)('run bookkeeping on the %s database', (target) => {
         return true
       },
     })
-    const r = await runCli(['run', '--datasets', 'rates'], { env: { ...t.env, COINCAP_API_URL: server.url } })
+    const r = await runCli(['run', '--datasets', 'rates'], { env: { ...t.env, COINCAP_API_URL: api.server.url } })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/^run 1 ok in \d+\.\ds: rates \+14; 2 rejected; 1 request, ~\d+ credits?$/m)
   })
 })
 
 describe('--log-format json', () => {
-  let server: FixtureServer
-  beforeEach(async () => {
-    server = await startFixtureServer({ now: () => DRILL_NOW })
-  })
-  afterEach(async () => {
-    await server.close()
-  })
+  const api = useCoincapPerTest({ now: () => DRILL_NOW })
 
   it('writes every stderr line of a run as JSON, the summary with its fields, and nothing on stdout', async () => {
-    const t = await prepareTarget('server', 'jsonlog', server.url)
+    const t = await prepareTarget('server', 'jsonlog', api.server.url)
     const r = await runCli(['run', '--log-format', 'json'], { env: t.env })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toBe('')
@@ -186,8 +177,8 @@ describe('--log-format json', () => {
   })
 
   it('writes the final error as JSON with its exit code, from the settings file too', async () => {
-    const t = await prepareTarget('server', 'jsonlog_fail', server.url)
-    await server.close()
+    const t = await prepareTarget('server', 'jsonlog_fail', api.server.url)
+    await api.server.close()
     const failed = await runCli(['run', '--datasets', 'rates'], { env: { ...t.env, CRYPTO_ETL_LOG_FORMAT: 'json' } })
     expect(failed.code).toBe(69)
     const last = jsonLines(failed.stderr).at(-1)!
@@ -197,8 +188,8 @@ describe('--log-format json', () => {
   })
 
   it('writes what a partial run did on its final error line: run_id, status, rows, credits, exit_code 3', async () => {
-    await server.close()
-    server = await startFixtureServer({
+    await api.server.close()
+    api.server = await startFixtureServer({
       now: () => DRILL_NOW,
       intercept: (req, res) => {
         if (!req.url?.includes('/exchanges')) return false
@@ -206,7 +197,7 @@ describe('--log-format json', () => {
         return true
       },
     })
-    const t = await prepareTarget('server', 'jsonlog_partial', server.url)
+    const t = await prepareTarget('server', 'jsonlog_partial', api.server.url)
     const r = await runCli(['run', '--log-format', 'json'], { env: { ...t.env, CRYPTO_ETL_API_RETRIES: '0' } })
     expect(r.code).toBe(3)
     const last = jsonLines(r.stderr).at(-1)!
@@ -221,7 +212,7 @@ describe('--log-format json', () => {
   })
 
   it('writes the reasons status finds the warehouse unhealthy as a JSON error line (exit 1)', async () => {
-    const t = await prepareTarget('server', 'jsonlog_status', server.url)
+    const t = await prepareTarget('server', 'jsonlog_status', api.server.url)
     expect((await runCli(['run', '--datasets', 'rates'], { env: t.env })).code).toBe(0)
     // The answers are stamped 2026-01-15, long before now: stale for any --max-age.
     const r = await runCli(['status', '--max-age', '1m', '--log-format', 'json'], { env: t.env })
@@ -238,7 +229,7 @@ describe('--log-format json', () => {
     ['a bad setting', ['status', '--log-format', 'json'], { CRYPTO_ETL_SCHEMA: 'Bad-Name' }, 78],
     ['a missing key', ['run', '--log-format', 'json'], {}, 77],
   ])('writes %s as one JSON error line', async (_what, args, env, code) => {
-    const t = await prepareTarget('server', 'jsonlog_early', server.url)
+    const t = await prepareTarget('server', 'jsonlog_early', api.server.url)
     const r = await runCli(args, { env: { ...t.env, COINCAP_API_KEY: undefined, ...env } })
     expect(r.code).toBe(code)
     expect(r.stdout).toBe('')

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
 import { type CliWarehouse, Scratch } from '../helpers/scratch.js'
+import { useCoincapPerTest } from '../helpers/use-coincap.js'
 import { TARGETS, type Target } from '../helpers/warehouse.js'
 
 const FIXED_NOW = Date.parse('2026-01-15T12:00:00.000Z')
@@ -22,16 +23,10 @@ function prepare(target: Target, server: FixtureServer) {
 }
 
 describe.each(TARGETS)('run on the %s database', (target) => {
-  let server: FixtureServer
-  beforeEach(async () => {
-    server = await startFixtureServer({ now: () => FIXED_NOW })
-  })
-  afterEach(async () => {
-    await server.close()
-  })
+  const api = useCoincapPerTest({ now: () => FIXED_NOW })
 
   it('lands exactly the 100 assets, all exchanges and all rates of one answer, and a second identical run adds nothing', async () => {
-    const t = await prepare(target, server)
+    const t = await prepare(target, api.server)
     const first = await runCli(['run', '--json'], { env: t.env })
     expect(first.code).toBe(0)
     const result = JSON.parse(first.stdout)
@@ -42,7 +37,7 @@ describe.each(TARGETS)('run on the %s database', (target) => {
       ['rates', 16],
     ])
     // The datasets are fetched concurrently: exactly these three requests, in whatever order they arrived.
-    expect([...server.requests].sort()).toEqual([
+    expect([...api.server.requests].sort()).toEqual([
       '/v3/assets?limit=100&offset=0',
       '/v3/exchanges?limit=2000&offset=0',
       '/v3/rates',
@@ -65,7 +60,7 @@ describe.each(TARGETS)('run on the %s database', (target) => {
   })
 
   it('keeps the API strings digit for digit and turns exchange updated=0 into a null updated_at', async () => {
-    const t = await prepare(target, server)
+    const t = await prepare(target, api.server)
     expect((await runCli(['run', '--datasets', 'assets,exchanges'], { env: t.env })).code).toBe(0)
     const [btc] = await t.query<Record<string, string>>(
       `select price_usd::text as price, supply::text as supply, max_supply::text as max_supply, rank,

@@ -4,21 +4,16 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FixtureServer } from '../../src/demo/server.js'
+import { describe, expect, it } from 'vitest'
 import { BIN, runCli, runProcess } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { schemaExists as schemaOnServer } from '../helpers/inspect.js'
 import { Scratch } from '../helpers/scratch.js'
+import { useScratchCoincap } from '../helpers/use-coincap.js'
 
 const API_KEY = 'settings-secret-key-5150'
 const scratch = new Scratch()
-let server: FixtureServer
-
-beforeAll(async () => {
-  server = await scratch.coincap()
-})
-afterAll(() => scratch.cleanup())
+const api = useScratchCoincap(scratch)
 
 const schemaExists = (schema: string) => schemaOnServer(scratch.admin, schema)
 
@@ -42,7 +37,7 @@ describe('the settings file ~/.config/crypto-etl/env', () => {
       `DATABASE_URL=${TEST_DATABASE_URL}`,
       `CRYPTO_ETL_SCHEMA=${schema}`,
       `COINCAP_API_KEY=${API_KEY}`,
-      `COINCAP_API_URL=${server.url}`,
+      `COINCAP_API_URL=${api.server.url}`,
     ])
     const run = await underCron(home, ['run', '--datasets', 'assets,rates'])
     expect(run.code, run.stderr).toBe(0)

@@ -3,22 +3,17 @@
  * `target` in `--json` (password never shown), on the Postgres server and on the embedded database.
  */
 import { dirname, join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FixtureServer } from '../../src/demo/server.js'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { Scratch } from '../helpers/scratch.js'
+import { useScratchCoincap } from '../helpers/use-coincap.js'
 import { TARGETS, type Target } from '../helpers/warehouse.js'
 
 const API_KEY = 'target-secret-key-8086'
 const PASSWORD = 'target-db-password-2718'
 const scratch = new Scratch()
-let server: FixtureServer
-
-beforeAll(async () => {
-  server = await scratch.coincap()
-})
-afterAll(() => scratch.cleanup())
+const api = useScratchCoincap(scratch)
 
 interface Setup {
   env: Record<string, string>
@@ -30,7 +25,7 @@ interface Setup {
 /** The server with a password in its URL (trust auth ignores it), or an embedded data directory under HOME. */
 async function setup(target: Target): Promise<Setup> {
   const { schema, env, dir } = await scratch.warehouse(target, `target_${target}`, {
-    COINCAP_API_URL: server.url,
+    COINCAP_API_URL: api.server.url,
     COINCAP_API_KEY: API_KEY,
   })
   if (target === 'server') {
