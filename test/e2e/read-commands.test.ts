@@ -7,23 +7,19 @@ import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FixtureServer } from '../../src/demo/server.js'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { loadMigrations, migrate, migrationLabel } from '../../src/warehouse/migrate.js'
 import { runCli } from '../helpers/cli.js'
 import { createRoles, type TestRoles } from '../helpers/roles.js'
 import { Scratch } from '../helpers/scratch.js'
 import { seedWarehouse } from '../helpers/seed.js'
+import { useScratchCoincap } from '../helpers/use-coincap.js'
 import { TARGETS, type Target } from '../helpers/warehouse.js'
+import { WRITING_COMMANDS, withLanding } from '../helpers/writing-commands.js'
 
 const scratch = new Scratch()
 const admin = scratch.admin
-let server: FixtureServer
-
-beforeAll(async () => {
-  server = await scratch.coincap()
-})
-afterAll(() => scratch.cleanup())
+const api = useScratchCoincap(scratch)
 
 const stderrLines = (stderr: string) => stderr.trimEnd().split('\n')
 
@@ -32,7 +28,7 @@ const locationOf = (target: Target, env: Record<string, string>) =>
   target === 'server' ? '127.0.0.1:5432/test' : `embedded database in ${env.CRYPTO_ETL_DATA_DIR}`
 
 const readWarehouse = (target: Target, label: string) =>
-  scratch.warehouse(target, label, { COINCAP_API_URL: server.url, COINCAP_API_KEY: 'e2e-read-key-3318' })
+  scratch.warehouse(target, label, { COINCAP_API_URL: api.server.url, COINCAP_API_KEY: 'e2e-read-key-3318' })
 
 /** A seeded warehouse changed by the SQL `change` (made older or newer), closed so the CLI may open it. */
 async function warehouseAt(target: Target, label: string, change: string) {
@@ -140,7 +136,7 @@ describe.each(TARGETS)('read commands on the %s database', (target) => {
         `Error: Schema ${t.schema} was migrated by a newer crypto-etl (migration 99999 is unknown to this version).`,
         'Upgrade crypto-etl (npm install -g crypto-etl@latest) on this machine.',
       ])
-      expect(server.requests).toEqual([])
+      expect(api.server.requests).toEqual([])
     })
   })
 })
@@ -165,7 +161,7 @@ describe('a role whose transactions are read-only (default_transaction_read_only
     env = {
       CRYPTO_ETL_SCHEMA: schema,
       DATABASE_URL: roles.url('reader'),
-      COINCAP_API_URL: server.url,
+      COINCAP_API_URL: api.server.url,
       COINCAP_API_KEY: 'k',
     }
     const folder = await scratch.folder('read-only')
@@ -178,37 +174,27 @@ describe('a role whose transactions are read-only (default_transaction_read_only
     const named = new RegExp(`^Warehouse: postgres://\\S+ schema ${schema}\n$`)
     expect(query.stderr).toMatch(named)
     expect(query.code).toBe(0)
-    expect(
-      query.stdout
-        .split('\n')
-        .slice(1, 3)
-        .map((l) => l.split(',')[1]),
-    ).toEqual(['bitcoin', 'ethereum'])
+    const topTwo = query.stdout.split('\n').slice(1, 3)
+    expect(topTwo.map((line) => line.split(',')[1])).toEqual(['bitcoin', 'ethereum'])
     const status = await runCli(['status', '--max-age', '15m'], { env })
     expect(status.stderr).toMatch(named)
     expect(status.code).toBe(0)
   })
 
-  it.each([
-    ['run', ['run']],
-    ['load', ['load', 'LANDING']],
-    ['backfill', ['backfill', '--assets', 'bitcoin', '--interval', 'd1', '--from', '30d']],
-    ['prune', ['prune', '--older-than', '30d']],
-    ['migrate', ['migrate']],
-  ])('%s exits 78 saying the database is read-only for the role, before any request', async (_, args) => {
-    const r = await runCli(
-      args.map((a) => (a === 'LANDING' ? landing : a)),
-      { env },
-    )
-    expect(r.code).toBe(78)
-    const { reader } = roles.name
-    expect(stderrLines(r.stderr)).toEqual([
-      `Error: The database at 127.0.0.1:5432/test is read-only for role ${reader} (default_transaction_read_only is on).`,
-      `Write as a role that may, or: ALTER ROLE ${reader} SET default_transaction_read_only = off;`,
-    ])
-    expect(server.requests).toEqual([])
-    expect(existsSync(landing)).toBe(true)
-  })
+  it.each(WRITING_COMMANDS)(
+    '%s exits 78 saying the database is read-only for the role, before any request',
+    async (_, args) => {
+      const r = await runCli(withLanding(args, landing), { env })
+      expect(r.code).toBe(78)
+      const { reader } = roles.name
+      expect(stderrLines(r.stderr)).toEqual([
+        `Error: The database at 127.0.0.1:5432/test is read-only for role ${reader} (default_transaction_read_only is on).`,
+        `Write as a role that may, or: ALTER ROLE ${reader} SET default_transaction_read_only = off;`,
+      ])
+      expect(api.server.requests).toEqual([])
+      expect(existsSync(landing)).toBe(true)
+    },
+  )
 
   it('nothing was written by any of them', async () => {
     const runs = await admin.unsafe(`select count(*)::int as n from "${schema}".etl_runs`)

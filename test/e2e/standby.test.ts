@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli, ONLY_WAREHOUSE_LINE } from '../helpers/cli.js'
 import { type StandbyPair, startStandbyPair } from '../helpers/standby.js'
+import { WRITING_COMMANDS, withLanding } from '../helpers/writing-commands.js'
 
 const NOW = Date.parse('2026-02-03T04:05:06.000Z')
 let pair: StandbyPair
@@ -37,12 +38,8 @@ describe('a primary and its streaming hot standby', () => {
     const query = await runCli(['query', '--format', 'csv', '--limit', '2'], { env: env(pair.standbyUrl) })
     expect(query.stderr).toMatch(ONLY_WAREHOUSE_LINE)
     expect(query.code).toBe(0)
-    expect(
-      query.stdout
-        .split('\n')
-        .slice(1, 3)
-        .map((line) => line.split(',').slice(1, 3)),
-    ).toEqual([
+    const topTwo = query.stdout.split('\n').slice(1, 3)
+    expect(topTwo.map((line) => line.split(',').slice(1, 3))).toEqual([
       ['bitcoin', 'BTC'],
       ['ethereum', 'ETH'],
     ])
@@ -57,20 +54,11 @@ describe('a primary and its streaming hot standby', () => {
     expect(result.runs.map((r: { command: string; status: string }) => [r.command, r.status])).toEqual([['run', 'ok']])
   })
 
-  it.each([
-    ['run', ['run']],
-    ['load', ['load', 'LANDING']],
-    ['backfill', ['backfill', '--assets', 'bitcoin', '--interval', 'h1', '--from', '2d']],
-    ['prune', ['prune', '--older-than', '30d']],
-    ['migrate', ['migrate']],
-  ])('%s against the standby exits 78 saying it is a read-only hot standby', async (_, args) => {
+  it.each(WRITING_COMMANDS)('%s against the standby exits 78 saying it is a read-only hot standby', async (_, args) => {
     const landing = join(folder, 'empty.ndjson')
     await writeFile(landing, '')
     const requests = server.requests.length
-    const r = await runCli(
-      args.map((a) => (a === 'LANDING' ? landing : a)),
-      { env: env(pair.standbyUrl) },
-    )
+    const r = await runCli(withLanding(args, landing), { env: env(pair.standbyUrl) })
     expect(r.code).toBe(78)
     expect(r.stderr.trimEnd().split('\n')).toEqual([
       `Error: The database at ${standbyLocation()} is read-only: it is a hot standby (in recovery).`,
