@@ -4,10 +4,9 @@
  * session's state, or a prepared statement kept from one transaction to the next.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
+import type { FixtureServer } from '../../src/demo/server.js'
 import { runCli } from '../helpers/cli.js'
-import { type CoreTarget, checkCoreCommands, coreTarget, errorLines } from '../helpers/core-commands.js'
-import { type HistoryServer, startHistoryServer } from '../helpers/history-server.js'
+import { type CoreTarget, checkCoreCommands, coreTarget, errorLines, useCoreServers } from '../helpers/core-commands.js'
 import { type Pgbouncer, type PoolMode, startPgbouncer } from '../helpers/pgbouncer.js'
 import { Scratch } from '../helpers/scratch.js'
 
@@ -22,31 +21,25 @@ function prepare(pooler: Pgbouncer, api: FixtureServer, label: string): CoreTarg
 
 describe.each(['session', 'transaction'] as PoolMode[])('through pgbouncer in %s mode', (mode) => {
   let pooler: Pgbouncer
-  let api: FixtureServer
-  let history: HistoryServer
-
   beforeAll(async () => {
     // Session mode gives each client connection a backend of its own for its life: as many as a run holds.
     pooler = await startPgbouncer(mode, { poolSize: mode === 'session' ? 20 : 2 })
-    api = await startFixtureServer({ now: () => FIXED_NOW })
-    history = await startHistoryServer()
   })
   afterAll(async () => {
-    await api?.close()
-    await history?.close()
     await pooler?.stop()
   })
+  const servers = useCoreServers(FIXED_NOW)
 
   it('migrates, runs twice, loads, backfills, queries, reports status and prunes', async () => {
     // status hung through a transaction pooler (prepared statements described outside a transaction).
-    await checkCoreCommands(prepare(pooler, api, mode), history, 5)
+    await checkCoreCommands(prepare(pooler, servers.api, mode), servers.history, 5)
   })
 
   it('runs two backfills at once, each loading all of its windows', async () => {
-    const t = prepare(pooler, api, `${mode}_backfills`)
+    const t = prepare(pooler, servers.api, `${mode}_backfills`)
     const backfill = (asset: string) =>
       runCli(['backfill', '--assets', asset, '--interval', 'h1', '--from', '2025-01-01', '--to', '2025-01-11'], {
-        env: { ...t.env, COINCAP_API_URL: history.url },
+        env: { ...t.env, COINCAP_API_URL: servers.history.url },
       })
     const [a, b] = await Promise.all([backfill('bitcoin'), backfill('ethereum')])
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0])
@@ -56,7 +49,7 @@ describe.each(['session', 'transaction'] as PoolMode[])('through pgbouncer in %s
   })
 
   it('takes a URL carrying pgbouncer=true and application_name, and names a setting the pooler refuses', async () => {
-    const t = prepare(pooler, api, `${mode}_params`)
+    const t = prepare(pooler, servers.api, `${mode}_params`)
     const url = new URL(pooler.url)
     url.searchParams.set('pgbouncer', 'true')
     url.searchParams.set('application_name', 'etl-cron')

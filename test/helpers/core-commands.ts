@@ -7,11 +7,31 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type postgres from 'postgres'
-import { expect } from 'vitest'
-import type { FixtureServer } from '../../src/demo/server.js'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { type FixtureServer, startFixtureServer } from '../../src/demo/server.js'
 import { runCli } from './cli.js'
-import type { HistoryServer } from './history-server.js'
+import { type HistoryServer, startHistoryServer } from './history-server.js'
 import { warehouseQuery } from './inspect.js'
+
+/** The CoinCap-like servers the core commands need: `api` answers at `now`, `history` serves price history. */
+export interface CoreServers {
+  api: FixtureServer
+  history: HistoryServer
+}
+
+/** {@link CoreServers} started before the tests of the calling block and closed after them. */
+export function useCoreServers(now: number): CoreServers {
+  const servers = {} as CoreServers
+  beforeAll(async () => {
+    servers.api = await startFixtureServer({ now: () => now })
+    servers.history = await startHistoryServer()
+  })
+  afterAll(async () => {
+    await servers.api?.close()
+    await servers.history?.close()
+  })
+  return servers
+}
 
 export interface CoreTarget {
   env: Record<string, string>

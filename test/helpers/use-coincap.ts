@@ -11,6 +11,18 @@ export interface UsedCoincap {
   server: FixtureServer
 }
 
+/** A server started before the tests of the calling block and closed after them. */
+export function useCoincap(options?: FixtureServerOptions): UsedCoincap {
+  const used = {} as UsedCoincap
+  beforeAll(async () => {
+    used.server = await startFixtureServer(options)
+  })
+  afterAll(async () => {
+    await used.server?.close()
+  })
+  return used
+}
+
 /** A server started before each test of the calling block and closed after it: each test counts its own requests. */
 export function useCoincapPerTest(options: FixtureServerOptions): UsedCoincap {
   const used = {} as UsedCoincap
