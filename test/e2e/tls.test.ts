@@ -81,6 +81,13 @@ describe('sslmode require', () => {
   })
 })
 
+/** A server whose certificate another CA signed is refused under `sslmode`, with the hint about certificates. */
+async function expectOtherCaRefused(sslmode: 'verify-ca' | 'verify-full') {
+  const wrong = await refusal({ DATABASE_URL: url('localhost', { sslmode, sslrootcert: cluster.files.otherCa }) })
+  expect(wrong.exitCode).toBe(74)
+  expect(wrong.hint).toBe(CERT_HINT)
+}
+
 describe('sslmode verify-ca', () => {
   it('checks the chain only: a certificate for localhost is accepted on 127.0.0.1', async () => {
     await cluster.serveCertificateFor('localhost')
@@ -91,45 +98,38 @@ describe('sslmode verify-ca', () => {
   })
 
   it('refuses a server whose certificate another CA signed', async () => {
-    const wrong = await refusal({
-      DATABASE_URL: url('localhost', { sslmode: 'verify-ca', sslrootcert: cluster.files.otherCa }),
-    })
-    expect(wrong.exitCode).toBe(74)
-    expect(wrong.hint).toBe(CERT_HINT)
+    await expectOtherCaRefused('verify-ca')
   })
 })
 
 describe('sslmode verify-full checks the host actually named', () => {
-  it('by name: a certificate for localhost is accepted for localhost and refused for 127.0.0.1', async () => {
-    await cluster.serveCertificateFor('localhost')
-    const params = { sslmode: 'verify-full', sslrootcert: cluster.files.ca }
-    expect(await session({ DATABASE_URL: url('localhost', params) })).toMatchObject({ ssl: true })
-    const wrong = await refusal({ DATABASE_URL: url('127.0.0.1', params) })
-    expect(wrong.exitCode).toBe(74)
-    expect(wrong.message).toMatch(
+  it.each([
+    [
+      'by name: a certificate for localhost',
+      'localhost',
+      '127.0.0.1',
       /: Hostname\/IP does not match certificate's altnames: IP: 127\.0\.0\.1 is not in the cert's list: +\(ERR_TLS_CERT_ALTNAME_INVALID\)\.$/,
-    )
-    expect(wrong.hint).toBe(CERT_HINT)
-  })
-
-  it('by IP address: a certificate for 127.0.0.1 is accepted for 127.0.0.1 and refused for localhost', async () => {
-    await cluster.serveCertificateFor('127.0.0.1')
-    const params = { sslmode: 'verify-full', sslrootcert: cluster.files.ca }
-    expect(await session({ DATABASE_URL: url('127.0.0.1', params) })).toMatchObject({ ssl: true })
-    const wrong = await refusal({ DATABASE_URL: url('localhost', params) })
-    expect(wrong.exitCode).toBe(74)
-    expect(wrong.message).toMatch(
+    ],
+    [
+      'by IP address: a certificate for 127.0.0.1',
+      '127.0.0.1',
+      'localhost',
       /: Hostname\/IP does not match certificate's altnames: Host: localhost\. is not cert's CN: 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\)\.$/,
-    )
+    ],
+  ] as const)('%s is accepted for that host and refused for the other', async (_, named, other, said) => {
+    await cluster.serveCertificateFor(named)
+    const params = { sslmode: 'verify-full', sslrootcert: cluster.files.ca }
+    expect(await session({ DATABASE_URL: url(named, params) })).toMatchObject({ ssl: true })
+    const wrong = await refusal({ DATABASE_URL: url(other, params) })
+    expect(wrong.exitCode).toBe(74)
+    expect(wrong.message).toMatch(said)
+    expect(wrong.hint).toBe(CERT_HINT)
+    // The other tests expect the certificate for localhost.
     await cluster.serveCertificateFor('localhost')
   })
 
   it('refuses a server whose certificate another CA signed, even for the right name', async () => {
-    const wrong = await refusal({
-      DATABASE_URL: url('localhost', { sslmode: 'verify-full', sslrootcert: cluster.files.otherCa }),
-    })
-    expect(wrong.exitCode).toBe(74)
-    expect(wrong.hint).toBe(CERT_HINT)
+    await expectOtherCaRefused('verify-full')
   })
 })
 

@@ -21,8 +21,9 @@ export interface TlsCluster {
   stop(): void
 }
 
-function openssl(cwd: string, ...args: string[]): void {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' })
+/** Runs openssl in `cwd`: `command` split on spaces (no argument in it holds one), then `rest` as they are. */
+function openssl(cwd: string, command: string, ...rest: string[]): void {
+  execFileSync('openssl', [...command.split(' '), ...rest], { cwd, stdio: 'pipe' })
 }
 
 function asPostgres(command: string): string {
@@ -31,36 +32,11 @@ function asPostgres(command: string): string {
 
 /** A key and a certificate `name`.crt signed by `ca`, for `subject` with the given subjectAltName (if any). */
 function issue(dir: string, name: string, ca: string, subject: string, san?: string): void {
-  openssl(
-    dir,
-    'req',
-    '-new',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-subj',
-    subject,
-    '-out',
-    `${name}.csr`,
-  )
+  openssl(dir, `req -new -newkey rsa:2048 -nodes -keyout ${name}.key -out ${name}.csr -subj`, subject)
   const ext = san ? ['-extfile', writeExt(dir, name, san)] : []
   openssl(
     dir,
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${ca}.crt`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-out',
-    `${name}.crt`,
+    `x509 -req -in ${name}.csr -CA ${ca}.crt -CAkey ${ca}.key -CAcreateserial -days 2 -out ${name}.crt`,
     ...ext,
   )
 }
@@ -72,22 +48,7 @@ function writeExt(dir: string, name: string, san: string): string {
 }
 
 function makeCa(dir: string, name: string): void {
-  openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-  )
+  openssl(dir, `req -x509 -newkey rsa:2048 -nodes -keyout ${name}.key -out ${name}.crt -days 2 -subj /CN=${name}`)
 }
 
 /** Starts the cluster on `port` (initdb, certificates, pg_hba, pg_ctl start): a few seconds. */
