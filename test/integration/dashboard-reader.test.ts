@@ -4,13 +4,33 @@
  * page keeps it, so that a writer waiting for the directory gets in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReader, DEFAULT_READER_OPTIONS, type WarehouseReader } from '../../src/dashboard/reader.js'
+import type { Settings } from '../../src/config/settings.js'
+import {
+  createReader,
+  DEFAULT_READER_OPTIONS,
+  type ReaderOptions,
+  type WarehouseReader,
+} from '../../src/dashboard/reader.js'
 import { connectWarehouse } from '../../src/warehouse/connection/connect.js'
 import { seedWarehouse } from '../helpers/seed.js'
 import { openTestWarehouse, type Target, TARGETS, type TestWarehouse } from '../helpers/warehouse.js'
 
 const count = (reader: WarehouseReader) =>
   reader.read(async (w) => (await w.sql<{ n: number }[]>`select count(*)::int as n from etl_runs`)[0]!.n)
+
+/** Runs `use` with a reader of `settings`, and closes the reader however `use` ends. */
+async function withReader(
+  settings: Settings,
+  options: ReaderOptions | undefined,
+  use: (reader: WarehouseReader) => Promise<void>,
+): Promise<void> {
+  const reader = createReader(settings, options)
+  try {
+    await use(reader)
+  } finally {
+    await reader.close()
+  }
+}
 
 /** A seeded warehouse of `target` that no connection of this process holds; and its number of runs. */
 function seeded(target: Target) {
@@ -33,16 +53,13 @@ describe.each(TARGETS)('the dashboard reader on the %s database', (target) => {
   const s = seeded(target)
 
   it('runs every statement read-only: a write fails with 25006 and changes nothing', async () => {
-    const reader = createReader(s.t.settings)
-    try {
+    await withReader(s.t.settings, undefined, async (reader) => {
       const write = reader.read((w) => w.sql`insert into etl_runs (command, status) values ('dashboard', 'ok')`)
       await expect(write).rejects.toMatchObject({ code: '25006' })
       const update = reader.read((w) => w.sql.begin((tx) => tx`delete from etl_runs`))
       await expect(update).rejects.toMatchObject({ code: '25006' })
       expect(await count(reader)).toBe(s.runs)
-    } finally {
-      await reader.close()
-    }
+    })
   })
 })
 
@@ -50,14 +67,11 @@ describe('the dashboard reader on the server', () => {
   const s = seeded('server')
 
   it('cuts a statement off after the statement timeout', async () => {
-    const reader = createReader(s.t.settings, { ...DEFAULT_READER_OPTIONS, statementTimeoutMs: 200 })
-    try {
+    await withReader(s.t.settings, { ...DEFAULT_READER_OPTIONS, statementTimeoutMs: 200 }, async (reader) => {
       const started = performance.now()
       await expect(reader.read((w) => w.sql`select pg_sleep(5)`)).rejects.toMatchObject({ code: '57014' })
       expect(performance.now() - started).toBeLessThan(2000)
-    } finally {
-      await reader.close()
-    }
+    })
   })
 })
 
@@ -65,8 +79,7 @@ describe('the dashboard reader on the embedded database', () => {
   const s = seeded('embedded')
 
   it('lets go of the data directory once the reads stop', async () => {
-    const reader = createReader(s.t.settings, { ...DEFAULT_READER_OPTIONS, lingerMs: 200 })
-    try {
+    await withReader(s.t.settings, { ...DEFAULT_READER_OPTIONS, lingerMs: 200 }, async (reader) => {
       expect(await count(reader)).toBe(s.runs)
       expect(reader.isOpen).toBe(true)
       await new Promise((resolve) => setTimeout(resolve, 400))
@@ -75,9 +88,7 @@ describe('the dashboard reader on the embedded database', () => {
       const other = await connectWarehouse(s.t.settings, { lockWaitMs: 0 })
       await other.close()
       expect(await count(reader)).toBe(s.runs)
-    } finally {
-      await reader.close()
-    }
+    })
   })
 
   it('lets a waiting writer in within maxHoldMs while reads never stop', async () => {
