@@ -279,11 +279,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async finally(error: Error | undefined): Promise<void> {
-    for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal)
-    process.off('unhandledRejection', this.onUnhandled)
     if (!error && this.ending) process.exitCode = this.printFailure(this.ending.error, { result: this.ending.result })
     else if (!error && this.warehouse) this.announceTarget()
     await this.closeResources()
+    // Only now: a signal while the database closes would otherwise end the process by its default action.
+    for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal)
+    process.off('unhandledRejection', this.onUnhandled)
     return super.finally(error)
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
 import { type HistoryServer, type HistorySourceOptions, startHistoryServer } from '../helpers/history-server.js'
@@ -80,25 +81,26 @@ describe.each(TARGETS)('backfill on the %s database', (target) => {
 
 describe('backfill against the server database', () => {
   it('exits 143 on SIGTERM, keeps the finished windows, and resumes with only the others', async () => {
-    const t = await prepare('server', { latencyMs: 100 })
+    // Twenty windows answered, then no more: the backfill cannot finish before the signal, however slow the machine.
+    const t = await prepare('server', { latencyMs: 100, answerFirst: 20 })
     const args = ['backfill', ...TWO_ASSETS, ...RANGE, '--window', '1d']
     let done = 0
     const killed = await runCli(args, {
       env: t.env,
       timeoutMs: 60_000,
       onSpawn: (child) => {
-        const killAfterTenWindows = async () => {
-          const rows = await t
-            .query<{ n: number }>(`select count(*)::int as n from backfill_windows where status = 'done'`)
-            .catch(() => [{ n: 0 }])
-          if ((rows[0]?.n ?? 0) >= 10) {
-            clearInterval(poll)
-            child.kill('SIGTERM')
+        let exited = false
+        child.on('exit', () => (exited = true))
+        // One count at a time (a query's failure counts as none done yet), then SIGTERM once ten windows are done.
+        void (async () => {
+          while (!exited) {
+            const rows = await t
+              .query<{ n: number }>(`select count(*)::int as n from backfill_windows where status = 'done'`)
+              .catch(() => [{ n: 0 }])
+            if ((rows[0]?.n ?? 0) >= 10) return child.kill('SIGTERM')
+            await setTimeout(25)
           }
-        }
-        // Fire and forget: each tick's query failure counts as no window done yet; the next tick asks again.
-        const poll = setInterval(() => void killAfterTenWindows(), 25)
-        child.on('exit', () => clearInterval(poll))
+        })()
       },
     })
     expect(killed.code).toBe(143)
@@ -110,7 +112,7 @@ describe('backfill against the server database', () => {
     expect(run?.status).toBe('interrupted')
 
     const before = history().length
-    server!.set({ latencyMs: 0 })
+    server!.set({ latencyMs: 0, answerFirst: undefined })
     const resumed = await runCli([...args, '--json'], { env: t.env })
     expect(resumed.code).toBe(0)
     expect(history().length - before).toBe(180 - done)

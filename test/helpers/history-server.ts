@@ -28,6 +28,8 @@ export interface HistorySourceOptions {
   hole?: (asset: string, time: number) => boolean
   /** Delay before each history answer, in ms. */
   latencyMs?: number
+  /** Answers this many history requests, then none: the later ones wait until their client goes away. */
+  answerFirst?: number
   /** Answer at most this many points (the oldest), like an API cutting long ranges short. */
   maxPoints?: number
   /** Answer this request with an error status instead (e.g. 500), or undefined to answer normally. */
@@ -87,6 +89,10 @@ export async function startHistoryServer(initial: HistorySourceOptions = {}): Pr
         authorization: req.headers.authorization,
       }
       history.push(query)
+      if (options.answerFirst !== undefined && history.length > options.answerFirst) {
+        await new Promise((resolve) => res.on('close', resolve))
+        return true
+      }
       const timestamp = (options.now ?? Date.now)()
       if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs))
       if (!(options.assets ?? ['bitcoin', 'ethereum']).includes(asset)) {
