@@ -77,6 +77,17 @@ async function runsByStatus(t: DrillTarget): Promise<string[]> {
   return rows.map((r) => r.status)
 }
 
+/**
+ * How long the newest run took by its own record: the waits under test, without the process's start, which a
+ * loaded machine stretches by seconds.
+ */
+async function lastRunMs(t: DrillTarget): Promise<number> {
+  const [row] = await t.query<{ ms: number }>(
+    'select (extract(epoch from finished_at - started_at) * 1000)::int as ms from etl_runs order by run_id desc limit 1',
+  )
+  return row!.ms
+}
+
 describe('a lock another session holds', () => {
   it.each([
     ['a row of assets', 'select * from assets where asset_id = $$bitcoin$$ for update', ['assets'], 'assets'],
@@ -96,7 +107,7 @@ describe('a lock another session holds', () => {
       `Error: Waited 3 × 1 s for a lock on ${table} held by another session.`,
       HINT,
     ])
-    expect(r.ms).toBeLessThan(10_000)
+    expect(await lastRunMs(t)).toBeLessThan(10_000)
     expect(await runsByStatus(t)).toEqual(['ok', 'failed'])
     expect(await t.count('asset_snapshots')).toBe(before)
   })
@@ -214,7 +225,7 @@ describe('a routine run while a bulk load is in progress', () => {
       expect(await load.end()).toBe(0)
     }
     expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 })
-    expect(r.ms).toBeLessThan(5_000)
+    expect(await lastRunMs(t)).toBeLessThan(5_000)
     expect(await runsByStatus(t)).toEqual(['ok', 'ok', 'ok'])
   })
 
