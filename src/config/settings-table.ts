@@ -185,6 +185,17 @@ const SETTINGS = [
     },
   },
   {
+    variable: 'CRYPTO_ETL_EMBEDDED_IDLE',
+    schema: z
+      .string()
+      .refine((v) => v.trim() === '0' || parseDuration(v) !== undefined, 'must be a duration such as 10m, or 0'),
+    default: '10m',
+    docs: {
+      meaning:
+        'on the embedded database, how long the resident process keeps it open after its last command, so the next command (a cron run, the dashboard) does not pay for starting it; `0`: no resident, each command opens the database itself (docs/operations.md)',
+    },
+  },
+  {
     variable: 'CRYPTO_ETL_DASHBOARD_TOKEN',
     // Sent in a cookie and an Authorization header: printable, no spaces or separators; too long to guess.
     schema: z

@@ -70,6 +70,8 @@ export interface Settings {
   dbTimeoutMs?: number
   /** How long one statement may wait for a lock another session holds, in ms, before it is tried again. */
   lockTimeoutMs: number
+  /** Embedded: how long the resident process stays after its last command, in ms; 0: no resident. */
+  embeddedIdleMs: number
   /** The token a dashboard on a non-loopback host asks for; unset: it makes one and prints it once. */
   dashboardToken?: string
   logFormat: 'text' | 'json'
@@ -176,6 +178,7 @@ export function resolveSettings(
     apiTimeoutMs: parseDuration(s.CRYPTO_ETL_API_TIMEOUT)!,
     dbTimeoutMs: s.CRYPTO_ETL_DB_TIMEOUT === undefined ? undefined : parseDuration(s.CRYPTO_ETL_DB_TIMEOUT),
     lockTimeoutMs: parseDuration(s.CRYPTO_ETL_LOCK_TIMEOUT)!,
+    embeddedIdleMs: s.CRYPTO_ETL_EMBEDDED_IDLE.trim() === '0' ? 0 : parseDuration(s.CRYPTO_ETL_EMBEDDED_IDLE)!,
     dashboardToken: s.CRYPTO_ETL_DASHBOARD_TOKEN,
     logFormat: s.CRYPTO_ETL_LOG_FORMAT,
     verbose: Boolean(s.DEBUG),

@@ -3,7 +3,8 @@
  * database only while it reads. The embedded data directory is held by one process at a time, so keeping it
  * open would make every cron `run` fail with 74; instead the reader opens it for a burst of reads (a page
  * refresh asks several endpoints at once) and closes it soon after (see {@link lingeringReader}). A run waits
- * up to 12 s for the directory; the dashboard holds it for a second or two at a time.
+ * up to 12 s for the directory; the dashboard holds it for a second or two at a time. With the resident process
+ * (the default) the same bursts are turns at the resident, which serves one client at a time.
  */
 import type { Settings } from '../config/settings.js'
 import { connectWarehouse, describeTarget, type Warehouse } from '../warehouse/connection/connect.js'

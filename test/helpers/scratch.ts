@@ -4,14 +4,14 @@
  * servers.
  * One per test file; `cleanup()` in `afterAll` undoes it all, newest first, and ends the admin connection.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type postgres from 'postgres'
 import { type FixtureServer, type FixtureServerOptions, startFixtureServer } from '../../src/demo/server.js'
 import type { Warehouse } from '../../src/warehouse/connection/connect.js'
 import { adminConnection, warehouseQuery, withWarehouse } from './inspect.js'
-import { copyEmbeddedTemplate, type Target, targetEnv, uniqueSchema } from './warehouse.js'
+import { copyEmbeddedTemplate, removeDataDir, type Target, targetEnv, uniqueSchema } from './warehouse.js'
 
 /** A warehouse as the spawned CLI sees it (`env`) and as the test looks inside it between runs. */
 export interface CliWarehouse {
@@ -46,10 +46,10 @@ export class Scratch {
     return schema
   }
 
-  /** A temporary folder, removed at cleanup. */
+  /** A temporary folder, removed at cleanup (a resident process serving it as a data directory stopped first). */
   async folder(label: string): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), `crypto-etl-${label}-`))
-    this.onCleanup(() => rm(dir, { recursive: true, force: true }))
+    this.onCleanup(() => removeDataDir(dir))
     return dir
   }
 
@@ -63,7 +63,7 @@ export class Scratch {
   /** A private copy of the embedded template data directory, removed at cleanup. */
   async embeddedDir(): Promise<string> {
     const dir = await copyEmbeddedTemplate()
-    this.onCleanup(() => rm(dir, { recursive: true, force: true }))
+    this.onCleanup(() => removeDataDir(dir))
     return dir
   }
 
@@ -74,7 +74,7 @@ export class Scratch {
   async warehouse(target: Target, label: string, settings: Record<string, string> = {}): Promise<CliWarehouse> {
     const schema = target === 'server' ? this.schema(label) : uniqueSchema(label)
     const { env, dir } = await targetEnv(target, schema)
-    if (dir) this.onCleanup(() => rm(dir, { recursive: true, force: true }))
+    if (dir) this.onCleanup(() => removeDataDir(dir))
     Object.assign(env, settings)
     const query = warehouseQuery(target, this.admin, schema, env)
     const count = async (table: string) =>

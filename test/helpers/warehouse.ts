@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { resolveSettings, type Settings } from '../../src/config/settings.js'
 import { connectWarehouse, type Warehouse } from '../../src/warehouse/connection/connect.js'
 import { TEST_DATABASE_URL } from './env.js'
+import { stopResident } from './resident.js'
 
 export const TARGETS = ['server', 'embedded'] as const
 
@@ -50,6 +51,12 @@ export async function copyEmbeddedTemplate(): Promise<string> {
   return dir
 }
 
+/** Removes an embedded data directory, its resident process stopped first (a clean stop). */
+export async function removeDataDir(dir: string): Promise<void> {
+  await stopResident(dir)
+  await rm(dir, { recursive: true, force: true })
+}
+
 /** Environment for a target, without touching the database. */
 export async function targetEnv(
   target: Target,
@@ -73,7 +80,7 @@ export async function openTestWarehouse(target: Target, label: string): Promise<
     async cleanup() {
       if (target === 'server') await warehouse.sql.unsafe(`drop schema if exists "${schema}" cascade`)
       await warehouse.close()
-      if (dir) await rm(dir, { recursive: true, force: true })
+      if (dir) await removeDataDir(dir)
     },
   }
 }

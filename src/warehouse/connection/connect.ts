@@ -9,6 +9,7 @@ import { ConfigError, DatabaseError } from '../../core/errors.js'
 import { maskSecrets } from '../../core/secrets.js'
 import { toDatabaseError } from './database-errors.js'
 import { type EmbeddedServer, startEmbedded } from '../embedded/embedded.js'
+import { connectResident } from '../embedded/resident-client.js'
 import { pinSettings } from './pinned.js'
 import { PINNED_SESSION_SETTINGS, PINNED_STARTUP_PARAMETERS } from './session-settings.js'
 import { describeServerTarget, serverTarget, targetOptions } from './server-target.js'
@@ -318,13 +319,40 @@ export async function connectWarehouse(settings: Settings, options: ConnectOptio
   return warehouse
 }
 
-async function connectEmbedded(settings: Settings, location: string, options: ConnectOptions): Promise<Warehouse> {
+/** Where the embedded database is served: a resident's turn, or the database opened in this process. */
+async function openEmbedded(settings: Settings, options: ConnectOptions) {
+  const viaResident =
+    settings.embeddedIdleMs > 0
+      ? await connectResident(settings.dataDir, { idleMs: settings.embeddedIdleMs, lockWaitMs: options.lockWaitMs })
+      : undefined
+  if (viaResident) {
+    const { socket } = viaResident
+    let handedOut = false
+    return {
+      createdFrom: viaResident.createdFrom,
+      // The turn is one connection: a session that ended cannot be reopened behind the resident's back.
+      socket: () => {
+        if (handedOut) return Promise.reject(new Error('the connection to the embedded database ended'))
+        handedOut = true
+        return Promise.resolve(socket)
+      },
+      stop: () => {
+        socket.destroy()
+        return Promise.resolve()
+      },
+    }
+  }
   const server: EmbeddedServer = await startEmbedded(settings.dataDir, { lockWaitMs: options.lockWaitMs })
+  return { createdFrom: server.createdFrom, path: server.socketPath, stop: () => server.stop() }
+}
+
+async function connectEmbedded(settings: Settings, location: string, options: ConnectOptions): Promise<Warehouse> {
+  const served = await openEmbedded(settings, options)
   const noAnswer: NoAnswer = {}
   // Pinned like a server's (pinnedSettings): PGlite ignores startup parameters anyway.
   const sql: Sql = pinnedClient(
     postgres({
-      path: server.socketPath,
+      ...(served.socket ? { socket: served.socket } : { path: served.path }),
       max: 1,
       // One private connection for the life of the process (PGlite serves one at a time).
       idle_timeout: 0,
@@ -333,16 +361,17 @@ async function connectEmbedded(settings: Settings, location: string, options: Co
       username: 'postgres',
       database: 'postgres',
       password: '',
+      ssl: false,
       onnotice: () => {},
-    }),
+    } as Options),
     settings.schema,
     location,
     options,
     noAnswer,
   )
   const warehouse: Warehouse = Object.assign(
-    makeWarehouse(sql, 'embedded', settings.schema, location, noAnswer, lockTimeoutOf(options), () => server.stop()),
-    { dataDir: settings.dataDir, createdFrom: server.createdFrom },
+    makeWarehouse(sql, 'embedded', settings.schema, location, noAnswer, lockTimeoutOf(options), served.stop),
+    { dataDir: settings.dataDir, createdFrom: served.createdFrom },
   )
   try {
     await sql`select 1`

@@ -40,7 +40,16 @@ export function embeddedExists(dataDir: string): boolean {
   return existsSync(join(dataDir, PGDATA))
 }
 
-async function acquireLock(dataDir: string, waitMs: number): Promise<() => Promise<void>> {
+/**
+ * Takes the data directory's lock, waiting up to `waitMs` for another holder; `onCompromised` hears when the
+ * lock is lost later (its file removed or taken over). The lock is the one arbiter of who owns the database.
+ * @throws DataDirLockedError when it is still held after `waitMs`.
+ */
+export async function acquireLock(
+  dataDir: string,
+  waitMs: number,
+  onCompromised: (error: Error) => void = () => {},
+): Promise<() => Promise<void>> {
   const deadline = Date.now() + waitMs
   for (;;) {
     try {
@@ -50,7 +59,7 @@ async function acquireLock(dataDir: string, waitMs: number): Promise<() => Promi
         stale: 10_000,
         // Retried here, on ELOCKED only: proper-lockfile would also retry EACCES or EROFS, which never heal.
         retries: 0,
-        onCompromised: () => {},
+        onCompromised,
       })
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
@@ -71,7 +80,7 @@ async function acquireLock(dataDir: string, waitMs: number): Promise<() => Promi
 /**
  * Creates `dir` and its parents, exit 74 naming the reason when it cannot.
  */
-async function makeDataDir(dir: string): Promise<void> {
+export async function makeDataDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true })
   } catch (error) {
@@ -113,7 +122,8 @@ function useBaselineWasmCompiler(): void {
   setFlagsFromString('--liftoff-only')
 }
 
-async function openPglite(
+/** Opens the database of `dataDir` (creating it from the seed on first use) with the start settings above. */
+export async function openPglite(
   dataDir: string,
   seed: string | undefined,
 ): Promise<{ db: PGlite; createdFrom?: 'seed' | 'initdb' }> {
