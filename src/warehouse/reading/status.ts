@@ -48,29 +48,42 @@ export interface TableStats {
   bytes: number
 }
 
-/**
- * Size and row estimate of the distributed tables of `schema`, summed over their shards on every node of
- * the Citus cluster: the coordinator's own relations of a distributed table are empty shells.
- */
-async function clusterSizes(
-  sql: Sql,
-  schema: string,
-  tables: string[],
-): Promise<Map<string, { bytes: number; estimate: number }>> {
-  const rows = await sql<{ table: string; bytes: number; estimate: number }[]>`
-    select t.relname as table, sum(citus_total_relation_size(l.oid))::float8 as bytes,
-      sum((
-        select coalesce(sum(r.result::float8), 0)
-        from run_command_on_shards(l.oid::regclass, $$select greatest(reltuples, 0) from pg_class where oid = '%s'::regclass$$) r
-        where r.success
-      ))::float8 as estimate
+/** The leaf relations of the named tables of `schema`: a plain table itself, a partitioned one its partitions. */
+function leaves(sql: Sql, schema: string, tables: string[]) {
+  return sql`
+    select t.relname as table, l.oid
     from pg_class t join pg_namespace n on n.oid = t.relnamespace
     cross join lateral (
       select t.oid where t.relkind = 'r' union select relid from pg_partition_tree(t.oid) where isleaf
     ) l(oid)
-    where n.nspname = ${schema} and t.relname = any(${sql.array(tables)}::text[]) and not t.relispartition
-    group by t.relname`
-  return new Map(rows.map((r) => [r.table, { bytes: r.bytes, estimate: r.estimate }]))
+    where n.nspname = ${schema} and t.relname = any(${sql.array(tables)}::text[]) and not t.relispartition`
+}
+
+/**
+ * Size of the distributed tables of `schema`, summed over their shards on every node of the Citus cluster:
+ * the coordinator's own relations of a distributed table are empty shells.
+ */
+async function clusterBytes(sql: Sql, schema: string, tables: string[]): Promise<Map<string, number>> {
+  const rows = await sql<{ table: string; bytes: number }[]>`
+    select l.table, sum(citus_total_relation_size(l.oid))::float8 as bytes
+    from (${leaves(sql, schema, tables)}) l group by l.table`
+  return new Map(rows.map((r) => [r.table, r.bytes]))
+}
+
+/**
+ * Row estimates of distributed tables, summed over their shards. One command per shard (seconds for a few
+ * tables of day partitions), so asked only for the tables too big to count.
+ */
+async function clusterEstimates(sql: Sql, schema: string, tables: string[]): Promise<Map<string, number>> {
+  if (tables.length === 0) return new Map()
+  const rows = await sql<{ table: string; estimate: number }[]>`
+    select l.table, sum((
+        select coalesce(sum(r.result::float8), 0)
+        from run_command_on_shards(l.oid::regclass, $$select greatest(reltuples, 0) from pg_class where oid = '%s'::regclass$$) r
+        where r.success
+      ))::float8 as estimate
+    from (${leaves(sql, schema, tables)}) l group by l.table`
+  return new Map(rows.map((r) => [r.table, r.estimate]))
 }
 
 /** Rows and size of every table of the schema, partitions summed into their parent. */
@@ -88,8 +101,15 @@ export async function tableStats(sql: Sql, schema: string): Promise<TableStats[]
     group by t.relname order by t.relname`
   const distributed = await distributedTables(sql, schema)
   if (distributed.size > 0) {
-    const cluster = await clusterSizes(sql, schema, [...distributed])
-    for (const t of tables) Object.assign(t, cluster.get(t.table))
+    const bytes = await clusterBytes(sql, schema, [...distributed])
+    for (const t of tables) if (bytes.has(t.table)) t.bytes = String(bytes.get(t.table))
+    const big = tables.filter((t) => distributed.has(t.table) && Number(t.bytes) > EXACT_COUNT_MAX_BYTES)
+    const estimates = await clusterEstimates(
+      sql,
+      schema,
+      big.map((t) => t.table),
+    )
+    for (const t of big) t.estimate = String(estimates.get(t.table) ?? 0)
   }
   const stats: TableStats[] = []
   for (const t of tables) {
