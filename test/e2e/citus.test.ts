@@ -10,6 +10,7 @@ import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireCitus } from '../helpers/citus.js'
 import { type CliResult, runCli } from '../helpers/cli.js'
+import { startDashboard } from '../helpers/dashboard.js'
 import { TEST_DATABASE_URL } from '../helpers/env.js'
 import { type HistoryServer, startHistoryServer } from '../helpers/history-server.js'
 import { schemaExists } from '../helpers/inspect.js'
@@ -252,7 +253,61 @@ describe('the core commands on Citus give the answers of a single server', () =>
     const snapshots = tables(status.citus).find((t) => t.table === 'asset_snapshots')!
     expect(snapshots.bytes).toBe(cluster!.bytes)
     expect(snapshots.bytes).toBeGreaterThan(cluster!.shells)
-  }, 180_000)
+
+    // The BI views of migration 00005 answer on the cluster what query answers, and what they answer on one server.
+    const latest = JSON.parse((await ok('query latest --limit 500 --format json'.split(' '), env.citus)).stdout)
+    const view = async (kind: Kind, name: string, order: string) =>
+      targets[kind].sql.unsafe(`select * from "${schemaOf(env[kind])}".${name} order by ${order}`)
+    const prices = await view('citus', 'latest_prices', 'rank nulls last, asset_id')
+    expect(prices.map((r) => [r.asset_id, r.symbol, r.price_usd, r.market_cap_usd])).toEqual(
+      latest.map((r: Record<string, unknown>) => [r.asset_id, r.symbol, r.price, r.market_cap]),
+    )
+    expect(prices.length).toBeGreaterThan(0)
+    // Each view answers on the cluster as many rows as on one server (the runs landed at other times, so their
+    // observed_at differ); the seeded snapshots, the same in both, are the same rows.
+    for (const [name, order] of [
+      ['latest_prices', 'rank nulls last, asset_id'],
+      ['price_points', 'asset_id, time, source, interval'],
+      ['latest_exchanges', 'rank nulls last, exchange_id'],
+      ['latest_markets', 'exchange_id, base_id, quote_id'],
+      ['latest_rates', 'rate_id'],
+      ['runs', 'run_id'],
+    ] as const) {
+      const rows = { single: await view('single', name, order), citus: await view('citus', name, order) }
+      expect({ name, rows: rows.citus.length }).toEqual({ name, rows: rows.single.length })
+      expect(rows.citus.length).toBeGreaterThan(0)
+    }
+    const seeded = async (kind: Kind) =>
+      (await view(kind, 'price_points', 'time')).filter((r) => r.asset_id === 'a07').map(({ run_id: _, ...r }) => r)
+    expect(await seeded('citus')).toEqual(await seeded('single'))
+    expect(await seeded('citus')).toHaveLength(HOURS)
+    const [described] = await sql<{ comment: string | null }[]>`
+      select obj_description(${`${schemaOf(env.citus)}.latest_prices`}::regclass, 'pg_class') as comment`
+    expect(described!.comment).toMatch(/^The newest price of each asset/)
+
+    // The dashboard's endpoints answer on the cluster what query --json answers there.
+    const dashboard = await startDashboard(env.citus)
+    try {
+      const api = async (path: string) => {
+        const response = await fetch(new URL(path, dashboard.origin))
+        expect({ path, status: response.status }).toEqual({ path, status: 200 })
+        return (await response.json()) as Record<string, unknown>
+      }
+      const cli = async (args: string) => {
+        const { target: _target, ...result } = JSON.parse((await ok([...args.split(' '), '--json'], env.citus)).stdout)
+        return result as Record<string, unknown>
+      }
+      expect(await api('/api/latest')).toEqual(await cli('query latest --limit 50'))
+      const chart = await api('/api/history?asset=a07&range=30d')
+      expect(chart).toEqual(
+        await cli(`query history --asset a07 --since ${chart.since} --until ${chart.until} --points 1440`),
+      )
+      expect((chart.rows as unknown[]).length).toBe(HOURS)
+      expect((await api('/api/status')).datasets).toBeDefined()
+    } finally {
+      await dashboard.stop()
+    }
+  }, 240_000)
 })
 
 describe('prune on Citus does what it does on a single server', () => {
