@@ -1,12 +1,14 @@
 /**
  * Embedded database benchmark (issue: foundation): time and peak memory of `crypto-etl migrate` creating the
  * embedded warehouse in a fresh data directory, as installed (from the seed that `npm pack` ships) and by
- * PGlite's own initdb (a checkout), and of reopening it (a second `migrate`, a no-op).
+ * PGlite's own initdb (a checkout), and of reopening it (a second `migrate`, a no-op); and the everyday
+ * commands with and without the resident process (embedded-commands.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { seedPath, writeSeed } from '../src/warehouse/embedded/embedded-seed.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { commandRows } from './embedded-commands.js'
 import { measureCli } from './measure.js'
 import type { BenchResult } from './types.js'
 
@@ -18,7 +20,12 @@ async function timed(env: NodeJS.ProcessEnv): Promise<{ s: number; peakMiB: numb
 export async function run(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'crypto-etl-bench-embedded-'))
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, CRYPTO_ETL_DATA_DIR: join(dir, 'data') }
+    // Each `migrate` opens the database itself, as before the resident: this row is about opening it.
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CRYPTO_ETL_DATA_DIR: join(dir, 'data'),
+      CRYPTO_ETL_EMBEDDED_IDLE: '0',
+    }
     delete env.DATABASE_URL
     delete env.PGHOST
     // As installed: `npm pack` writes the seed into dist/ (removed again below).
@@ -28,6 +35,7 @@ export async function run(): Promise<BenchResult[]> {
     await rm(seedPath())
     const initdb = await timed({ ...env, CRYPTO_ETL_DATA_DIR: join(dir, 'initdb') })
     return [
+      ...(await commandRows()),
       {
         name: 'embedded database: create + migrate, from the shipped seed',
         metrics: { s: create.s, 'peak MiB': create.peakMiB },
