@@ -3,6 +3,7 @@
  * warehouse opened on demand and closed on exit and on signals, and the one place where errors become
  * exit codes and one-line messages.
  */
+import { keepWorkingWhenReadersLeave } from './closed-output.js'
 import { homedir } from 'node:os'
 import { Command, Errors, type Interfaces } from '@oclif/core'
 import type { CoincapClient } from '../coincap/index.js'
@@ -112,6 +113,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     for (const signal of STOP_SIGNALS) process.once(signal, this.onSignal)
     process.on('unhandledRejection', this.onUnhandled)
+    keepWorkingWhenReadersLeave()
   }
 
   /**
