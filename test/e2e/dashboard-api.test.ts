@@ -44,6 +44,20 @@ describe.each(TARGETS)('the dashboard API on the %s database', { timeout: 180_00
     const { target: _target, ...result } = JSON.parse(r.stdout) as Json
     return result
   }
+  /** `query history --json` of bitcoin over the range a history endpoint answered for. */
+  const cliHistoryOf = (answer: Json, ...flags: string[]) =>
+    cli(
+      'query',
+      'history',
+      '--asset',
+      'bitcoin',
+      '--since',
+      answer.since as string,
+      '--until',
+      answer.until as string,
+      ...flags,
+      '--json',
+    )
 
   beforeAll(async () => {
     seed = await seedTarget(target, `dash_api_${target}`, at)
@@ -77,22 +91,7 @@ describe.each(TARGETS)('the dashboard API on the %s database', { timeout: 180_00
     // A long range is thinned as `query history --points 1440` thins it: the same answer for the same range.
     const history = await api('/api/history?asset=bitcoin&range=all&currency=EUR')
     expect(history.body.since).toBe(new Date(0).toISOString())
-    const cliHistory = await cli(
-      'query',
-      'history',
-      '--asset',
-      'bitcoin',
-      '--since',
-      history.body.since as string,
-      '--until',
-      history.body.until as string,
-      '--points',
-      '1440',
-      '--currency',
-      'EUR',
-      '--json',
-    )
-    expect(history.body).toEqual(cliHistory)
+    expect(history.body).toEqual(await cliHistoryOf(history.body, '--points', '1440', '--currency', 'EUR'))
     expect(history.body.buckets).toMatchObject({ from: seed.seeded.historyStart.toISOString(), count: 1440 })
     // Every stored point of the finest interval and every snapshot, each over the stored rate (1.16) exactly.
     expect((history.body.rows as Json[]).map((r) => `${r.source}: ${r.price}`).sort()).toEqual([
@@ -106,18 +105,7 @@ describe.each(TARGETS)('the dashboard API on the %s database', { timeout: 180_00
     ])
     // A short range is not thinned: every stored point, as query history prints it without --points.
     const day = await api('/api/history?asset=bitcoin&range=24h')
-    const cliDay = await cli(
-      'query',
-      'history',
-      '--asset',
-      'bitcoin',
-      '--since',
-      day.body.since as string,
-      '--until',
-      day.body.until as string,
-      '--json',
-    )
-    expect(day.body).toEqual(cliDay)
+    expect(day.body).toEqual(await cliHistoryOf(day.body))
     expect(day.body.buckets).toBeUndefined()
     expect((day.body.rows as Json[]).length).toBe(7)
     const movers = await api('/api/movers?range=all')
