@@ -5,6 +5,7 @@
  * its data directory disappears.
  */
 import { rm } from 'node:fs/promises'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -33,6 +34,45 @@ function client(turn: ResidentTurn) {
 }
 
 const open = (dir: string, idleMs = 60_000, lockWaitMs = 5_000) => connectResident(dir, { idleMs, lockWaitMs })
+
+/** The protocol's startup message for user and database postgres (protocol 3.0). */
+function startupMessage(): Buffer {
+  const params = Buffer.from('user\0postgres\0database\0postgres\0\0')
+  const message = Buffer.alloc(8 + params.length)
+  message.writeInt32BE(message.length, 0)
+  message.writeInt32BE(196_608, 4)
+  params.copy(message, 8)
+  return message
+}
+
+/** A simple-query message. */
+function queryMessage(sql: string): Buffer {
+  const body = Buffer.from(`${sql}\0`)
+  const message = Buffer.alloc(5 + body.length)
+  message.write('Q', 0)
+  message.writeInt32BE(4 + body.length, 1)
+  body.copy(message, 5)
+  return message
+}
+
+/** Resolves once the server has sent a message of `type` (e.g. `Z`, ready for query). */
+function untilMessage(socket: Socket, type: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let pending = Buffer.alloc(0)
+    const onData = (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk])
+      while (pending.length >= 5 && pending.length >= 1 + pending.readInt32BE(1)) {
+        const seen = String.fromCharCode(pending[0]!)
+        pending = pending.subarray(1 + pending.readInt32BE(1))
+        if (seen === type) {
+          socket.off('data', onData)
+          return resolve()
+        }
+      }
+    }
+    socket.on('data', onData).once('close', () => reject(new Error(`closed before a '${type}' message`)))
+  })
+}
 
 describe('the resident process', () => {
   it('serves one client at a time: the next waits its turn, then is served', async () => {
@@ -88,15 +128,13 @@ describe('the resident process', () => {
     await setup`create table t (n int)`
     await setup`insert into t values (1)`
     await setup.end()
-    const turn = (await open(dir))!
-    const killed = client(turn)
-    const copying = killed.begin(async (tx) => {
-      const copy = await tx.unsafe('copy t from stdin').writable()
-      copy.on('error', () => {})
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      turn.socket.destroy()
-    })
-    await expect(copying).rejects.toThrow()
+    // Spoken by hand: postgres.js, its socket destroyed under a COPY, throws in this process later on.
+    const { socket } = (await open(dir))!
+    socket.write(startupMessage())
+    await untilMessage(socket, 'Z')
+    socket.write(queryMessage('copy t from stdin'))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    socket.destroy()
     const next = client((await open(dir, 60_000, 15_000))!)
     expect(await next`select n from t order by n`).toEqual([{ n: 1 }])
     await next`insert into t values (4)`
