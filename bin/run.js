@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module'
+import { setTimeout } from 'node:timers'
 
 // DEBUG turns on crypto-etl's --verbose, whose lines are masked. The debug lines of oclif (and any library
 // using the debug package) are not: oclif's printed every argument, --api-key and --database-url included.
@@ -17,3 +18,7 @@ const { execute, settings } = await import('@oclif/core')
 settings.enableAutoTranspile = false
 
 await execute({ dir: import.meta.url })
+
+// A command that has finished ends, with the exit code it set, even if something still holds Node's event
+// loop: a connection the server killed mid-command once kept a finished cron run alive until cron's next tick.
+setTimeout(() => process.exit(), 3000).unref()
