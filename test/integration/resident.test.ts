@@ -11,6 +11,7 @@ import postgres from 'postgres'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DataDirLockedError } from '../../src/warehouse/embedded/embedded.js'
 import { connectResident, type ResidentTurn } from '../../src/warehouse/embedded/resident-client.js'
+import { frontendMessage } from '../../src/warehouse/embedded/resident-info.js'
 import { copyEmbeddedTemplate } from '../helpers/warehouse.js'
 import { isAlive, readResidentInfo, stopResident, waitForExit } from '../helpers/resident.js'
 
@@ -42,16 +43,6 @@ function startupMessage(): Buffer {
   message.writeInt32BE(message.length, 0)
   message.writeInt32BE(196_608, 4)
   params.copy(message, 8)
-  return message
-}
-
-/** A simple-query message. */
-function queryMessage(sql: string): Buffer {
-  const body = Buffer.from(`${sql}\0`)
-  const message = Buffer.alloc(5 + body.length)
-  message.write('Q', 0)
-  message.writeInt32BE(4 + body.length, 1)
-  body.copy(message, 5)
   return message
 }
 
@@ -132,7 +123,7 @@ describe('the resident process', () => {
     const { socket } = (await open(dir))!
     socket.write(startupMessage())
     await untilMessage(socket, 'Z')
-    socket.write(queryMessage('copy t from stdin'))
+    socket.write(frontendMessage('Q', Buffer.from('copy t from stdin\0')))
     await new Promise((resolve) => setTimeout(resolve, 300))
     socket.destroy()
     const next = client((await open(dir, 60_000, 15_000))!)

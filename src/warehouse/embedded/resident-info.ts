@@ -58,3 +58,11 @@ export function isAlive(pid: number): boolean {
 
 /** The byte a resident sends a client when its turn comes: from then on the socket speaks Postgres. */
 export const TURN_GRANTED = 0x47
+
+/** One message of the Postgres protocol from a client: its type, its length (itself included), its body. */
+export function frontendMessage(type: string, body: Buffer = Buffer.alloc(0)): Buffer {
+  const header = Buffer.alloc(5)
+  header.write(type, 0)
+  header.writeInt32BE(4 + body.length, 1)
+  return Buffer.concat([header, body])
+}

@@ -11,6 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type { PGlite } from '@electric-sql/pglite'
 import { assertFreeSpace } from './disk.js'
 import { openPglite } from './embedded.js'
+import { frontendMessage } from './resident-info.js'
 
 interface WorkerInput {
   dataDir: string
@@ -29,12 +30,7 @@ const post = (message: FromWorker) => port.postMessage(message)
 
 /** A CopyFail then a Sync: ends a COPY a client left unfinished; outside a COPY, Postgres ignores the first. */
 function endInterruptedCopy(): Uint8Array {
-  const reason = Buffer.from('client went away\0')
-  const copyFail = Buffer.alloc(5)
-  copyFail.write('f', 0)
-  copyFail.writeInt32BE(4 + reason.length, 1)
-  const sync = Buffer.from([0x53, 0, 0, 0, 4])
-  return Buffer.concat([copyFail, reason, sync])
+  return Buffer.concat([frontendMessage('f', Buffer.from('client went away\0')), frontendMessage('S')])
 }
 
 /**
